@@ -1,0 +1,1 @@
+"""Forebyg's application layer: commands, queries and the services that orchestrate them."""

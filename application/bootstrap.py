@@ -1,0 +1,48 @@
+"""Building the one application of a process, and the explicit migrate step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from application.app import Forebyg, today_in_denmark
+from application.settings import Settings
+
+
+def build_application(settings: Settings, clock: Callable[[], date] = today_in_denmark) -> Forebyg:
+    """The application for this configuration. Creates no tables: see `migrate`."""
+    if not settings.uses_postgres:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Forebyg(env=settings.persistence_env(create_tables=False), clock=clock)
+
+
+def migrate(settings: Settings) -> None:
+    """Create every table Forebyg needs, once, idempotently."""
+    env = settings.persistence_env(create_tables=True)
+    if settings.uses_postgres:
+        _create_schema(env)
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Forebyg(env=env)
+    try:
+        if app.snapshots is not None:
+            app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
+    finally:
+        app.close()
+
+
+def _create_schema(env: dict[str, str]) -> None:
+    import psycopg
+    from psycopg import sql
+
+    schema = env["POSTGRES_SCHEMA"]
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

@@ -1,0 +1,75 @@
+"""Configuration, read once from an environment mapping (DESIGN §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from application.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    smtp_url: str = ""
+    port: int = 8000
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        port = environ.get("FOREBYG_PORT", "8000")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(f"FOREBYG_PORT: {port!r} is not a TCP port")
+        url = environ.get("FOREBYG_DATABASE_URL", "").strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigurationError(
+                "FOREBYG_DATABASE_URL: only postgresql:// URLs are supported "
+                "(leave it unset for the embedded SQLite store)"
+            )
+        return cls(
+            data_dir=Path(environ.get("FOREBYG_DATA_DIR", "") or "var"),
+            database_url=url,
+            secret_key=environ.get("FOREBYG_SECRET_KEY", ""),
+            smtp_url=environ.get("FOREBYG_SMTP_URL", ""),
+            port=int(port),
+        )
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "forebyg.sqlite3"
+
+    def persistence_env(self, *, create_tables: bool = False) -> dict[str, str]:
+        """The `eventsourcing` library's environment for this configuration."""
+        env = {"CREATE_TABLE": "y" if create_tables else "n"}
+        if not self.uses_postgres:
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=str(self.sqlite_path),
+                SQLITE_LOCK_TIMEOUT="10",
+            )
+            return env
+        parts = urlparse(self.database_url)
+        query = parse_qs(parts.query)
+        if not parts.path.strip("/"):
+            raise ConfigurationError("FOREBYG_DATABASE_URL: a database name is required")
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=unquote(parts.path.strip("/")),
+            POSTGRES_HOST=parts.hostname or "127.0.0.1",
+            POSTGRES_PORT=str(parts.port or 5432),
+            POSTGRES_USER=unquote(parts.username or "postgres"),
+            POSTGRES_PASSWORD=unquote(parts.password or ""),
+            POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
+            POSTGRES_POOL_SIZE=query.get("pool_size", ["5"])[0],
+            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["10"])[0],
+            POSTGRES_CONNECT_TIMEOUT=query.get("connect_timeout", ["5"])[0],
+            POSTGRES_PRE_PING="y",
+        )
+        return env

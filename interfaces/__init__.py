@@ -1,0 +1,1 @@
+"""Adapters: the web app, the scheduler and the command line. Parse, call, present."""
