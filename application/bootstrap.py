@@ -27,6 +27,7 @@ def migrate(settings: Settings) -> None:
     try:
         if app.snapshots is not None:
             app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
+        app.create_read_models()
     finally:
         app.close()
 

@@ -43,6 +43,17 @@ ORGS = (
     DemoOrg("oestjyllands-politi", "Østjyllands Politi, forebyggelse", "police"),
     DemoOrg("foreningen-broen", "Foreningen Broen (mentorkorps)", "civil_society"),
     DemoOrg("klub-gellerup", "Klub Gellerup", "civil_society"),
+    DemoOrg("evaluering", "Evaluator team (CDE)", "other"),
+)
+DEMO_PASSWORD = "demo-password-2020"
+USERS = (
+    ("koordinator", "aarhus-kommune", "coordinator"),
+    ("politi", "oestjyllands-politi", "member"),
+    ("mentor", "foreningen-broen", "member"),
+    ("boligsocial", "aarhus-boligsocial", "member"),
+    ("evaluator", "evaluering", "evaluator"),
+    ("dpo", "aarhus-kommune", "dpo"),
+    ("admin", "aarhus-kommune", "admin"),
 )
 FORUMS = (
     DemoForum(
@@ -154,6 +165,7 @@ class DemoMunicipality:
         self.ops.append((on, order, len(self.ops), op))
 
     def run(self) -> DemoSummary:
+        register_accounts(self.app)
         for i, forum in enumerate(self.forums):
             self._plan_forum(i, forum)
         reasons = list(REASONS)
@@ -178,7 +190,7 @@ class DemoMunicipality:
                     members=list(forum.members),
                     established_on=established,
                     forum_id=forum_id,
-                )
+                ).id
             ),
         )
         meetings, on, k = [], self.start + timedelta(days=self.rng.randint(3, 14)), 0
@@ -411,6 +423,16 @@ class DemoMunicipality:
                 post_closure_review_on=review,
             ),
         )
+
+
+def register_accounts(app: Forebyg) -> None:
+    """The demo's organisations and one login per role (password DEMO_PASSWORD)."""
+    for org in ORGS:
+        if app.get_organisation(org.slug) is None:
+            app.add_organisation(org.slug, name=org.name, kind=org.kind)
+    for username, org_slug, role in USERS:
+        if app.get_caller_by_username(username) is None:
+            app.add_user(username, org=org_slug, role=role, password=DEMO_PASSWORD)
 
 
 def build_demo(app: Forebyg, *, today: date, cases: int = 40, seed: int = 2020) -> DemoSummary:

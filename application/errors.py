@@ -38,3 +38,19 @@ class ConfigurationError(ApplicationError):
 
 class StoreNotReadyError(ApplicationError):
     """The event store's tables are missing: run `forebyg migrate` first."""
+
+
+class PermissionDeniedError(ApplicationError):
+    """The caller's role or organisation may not do this."""
+
+
+class AuthenticationError(ApplicationError):
+    """Unknown user, wrong password, or a deactivated account."""
+
+
+class AlreadyExistsError(ApplicationError):
+    """An organisation or user with this name already exists."""
+
+
+class IdempotencyKeyReusedError(ApplicationError):
+    """The idempotency key was first used with a different request."""

@@ -1,0 +1,144 @@
+"""What every part of the Forebyg application shares: loading, versions, dates, saving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recorder
+
+from application.errors import (
+    CaseNotFoundError,
+    ConflictError,
+    ForumNotFoundError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    StaleVersionError,
+    StoreNotReadyError,
+)
+from application.receipts import CommandReceipt, Idempotency, Recorded
+from application.transcodings import register_domain_transcodings
+from domain.case import Case
+from domain.errors import InvalidValueError
+from domain.forum import Forum
+from domain.values import business_date
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+A = TypeVar("A", bound=Aggregate)
+
+
+def today_in_denmark() -> date:
+    return datetime.now(COPENHAGEN).date()
+
+
+class ForebygBase(Application[UUID]):
+    def __init__(
+        self, env: dict[str, str] | None = None, clock: Callable[[], date] = today_in_denmark
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def construct_recorder(self) -> Recorder:  # type: ignore[override]
+        # A process recorder stores tracking records in the events' transaction (read models).
+        return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    def check_ready(self) -> None:
+        try:
+            self.recorder.max_notification_id()  # type: ignore[attr-defined]
+        except Exception as error:  # the library raises driver-specific errors
+            raise StoreNotReadyError(
+                f"the event store is not ready ({error}); run `forebyg migrate`"
+            ) from error
+
+    def _get(self, kind: type[A], aggregate_id: UUID, error: type[NotFoundError]) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise error(f"{kind.__name__.lower()} {aggregate_id} not found") from None
+        if not isinstance(aggregate, kind):
+            raise error(f"{kind.__name__.lower()} {aggregate_id} not found")
+        return aggregate
+
+    def _case(self, case_id: UUID, expected_version: int | None = None) -> Case:
+        case = self._get(Case, case_id, CaseNotFoundError)
+        self._check_version(case, expected_version)
+        return case
+
+    def _forum(self, forum_id: UUID, expected_version: int | None = None) -> Forum:
+        forum = self._get(Forum, forum_id, ForumNotFoundError)
+        self._check_version(forum, expected_version)
+        return forum
+
+    @staticmethod
+    def _check_version(aggregate: Aggregate, expected_version: int | None) -> None:
+        if expected_version is not None and aggregate.version != expected_version:
+            raise StaleVersionError(aggregate.id, expected_version, aggregate.version)
+
+    def _past(self, value: object, field: str) -> date:
+        """A business date of something that has happened: not in the future."""
+        checked = business_date(value, field)
+        today = self.clock()
+        if checked > today:
+            raise InvalidValueError(
+                field, f"{checked.isoformat()} is in the future (today is {today.isoformat()})"
+            )
+        return checked
+
+    def recorded_answer(self, idempotency: Idempotency) -> Recorded | None:
+        """The first answer to a command sent with this key, if it was recorded."""
+        try:
+            receipt: Aggregate = self.repository.get(idempotency.receipt_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(receipt, CommandReceipt)
+        if receipt.fingerprint != idempotency.fingerprint:
+            raise IdempotencyKeyReusedError(
+                "this Idempotency-Key was first used with a different request; use a new key"
+            )
+        return receipt.answer
+
+    def _save(
+        self,
+        *aggregates: Aggregate,
+        idempotency: Idempotency | None = None,
+        meeting_id: UUID | None = None,
+        action_id: UUID | None = None,
+        subject_id: UUID | None = None,
+    ) -> Recorded:
+        answer = Recorded(
+            id=aggregates[0].id,
+            version=aggregates[0].version,
+            meeting_id=meeting_id,
+            action_id=action_id,
+            subject_id=subject_id,
+        )
+        receipt = None
+        if idempotency is not None:
+            receipt = CommandReceipt._create(
+                CommandReceipt.Issued,  # type: ignore[attr-defined]
+                id=idempotency.receipt_id,
+                fingerprint=idempotency.fingerprint,
+                resource_id=answer.id,
+                resource_version=answer.version,
+                meeting_id=meeting_id,
+                action_id=action_id,
+                subject_id=subject_id,
+            )
+        try:
+            self.save(*aggregates, receipt)
+        except IntegrityError as error:
+            if idempotency is not None:
+                first = self.recorded_answer(idempotency)
+                if first is not None:  # a racing copy of this very command won
+                    return first
+            raise ConflictError("another change was recorded first; re-read and retry") from error
+        return answer

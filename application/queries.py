@@ -1,0 +1,108 @@
+"""Queries: plain data for callers, filtered by need-to-know."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application import access, presenters
+from application.accounts import Caller
+from application.base import ForebygBase
+from application.readmodels.board import CaseBoard
+from application.readmodels.projector import Projector
+from application.readmodels.store import SqlStore
+from domain.case import Case
+from domain.values import CaseStatus, Role
+
+
+def _pseudonymous(caller: Caller | None, view: dict[str, Any]) -> dict[str, Any]:
+    if caller is not None and caller.role is Role.EVALUATOR:
+        view.pop("subject_id", None)
+    return view
+
+
+class Queries(ForebygBase):
+    read_store: SqlStore
+    board: Projector
+
+    def get_case(
+        self, case_id: UUID, *, include_personal: bool = False, caller: Caller | None = None
+    ) -> dict[str, Any]:
+        case = self._case(case_id)
+        access.check_case(caller, case, self._forum(case.forum_id))
+        personal = include_personal and access.may_read_personal(caller)
+        return _pseudonymous(caller, presenters.case_view(case, include_personal=personal))
+
+    def get_forum(self, forum_id: UUID, *, caller: Caller | None = None) -> dict[str, Any]:
+        forum = self._forum(forum_id)
+        access.check_forum(caller, forum)
+        return presenters.forum_view(forum)
+
+    def get_case_history(
+        self,
+        case_id: UUID,
+        *,
+        as_of: datetime | None = None,
+        include_personal: bool = False,
+        caller: Caller | None = None,
+    ) -> list[dict[str, Any]]:
+        """The case's events in order, with business dates and recorded instants;
+        with ``as_of``, only what had been recorded by that instant."""
+        case = self._case(case_id)
+        access.check_case(caller, case, self._forum(case.forum_id))
+        personal = include_personal and access.may_read_personal(caller)
+        entries = []
+        for event in self.events.get(case_id):
+            if as_of is not None and event.timestamp > as_of:  # type: ignore[attr-defined]
+                break
+            entry = presenters.history_entry(event, include_personal=personal)
+            _pseudonymous(caller, entry["data"])
+            entries.append(entry)
+        return entries
+
+    def get_case_as_of(
+        self,
+        case_id: UUID,
+        as_of: datetime,
+        *,
+        include_personal: bool = False,
+        caller: Caller | None = None,
+    ) -> dict[str, Any] | None:
+        """The case as the forum knew it at an instant; None if not yet referred then."""
+        current = self._case(case_id)
+        access.check_case(caller, current, self._forum(current.forum_id))
+        case: Case | None = None
+        for event in self.events.get(case_id):
+            if event.timestamp > as_of:  # type: ignore[attr-defined]
+                break
+            case = event.mutate(case)  # type: ignore[attr-defined]
+        if case is None:
+            return None
+        personal = include_personal and access.may_read_personal(caller)
+        return _pseudonymous(caller, presenters.case_view(case, include_personal=personal))
+
+    def list_forums(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
+        self.board.catch_up()
+        org = None if caller is None or caller.role in access.READS_ACROSS_FORUMS else caller.org
+        if caller is not None and caller.role is Role.ADMIN:
+            return []
+        with self.read_store.transaction() as cursor:
+            return CaseBoard.forums(cursor, org)
+
+    def list_cases(
+        self,
+        *,
+        forum_id: UUID | None = None,
+        status: object = None,
+        limit: int = 100,
+        offset: int = 0,
+        caller: Caller | None = None,
+    ) -> list[dict[str, Any]]:
+        """Cases of the forums the caller may see, newest referral first."""
+        word = CaseStatus.parse(status, "status").value if status else None
+        forums = [f["id"] for f in self.list_forums(caller=caller)]
+        if forum_id is not None:
+            forums = [f for f in forums if f == str(forum_id)]
+        with self.read_store.transaction() as cursor:
+            return CaseBoard.cases(cursor, forums, word, limit, offset)

@@ -1,0 +1,141 @@
+"""Catching read models up with the event log, in batches, exactly once.
+
+Each batch of notifications is folded into the aggregates it touches (starting from their
+state just before the batch), then the read model writes its rows and moves its tracking
+position in one transaction. Moving the position is a compare-and-set, so two processes
+catching up at once cannot both apply the same batch: the loser rolls back and re-reads.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from application.readmodels.store import Cursor, SqlStore
+from domain.case import Case
+from domain.forum import Forum
+
+TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS readmodel_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+)
+
+
+def event_topics(*aggregate_classes: type[Aggregate]) -> list[str]:
+    topics = []
+    for cls in aggregate_classes:
+        for value in vars(cls).values():
+            if isinstance(value, type) and issubclass(value, Aggregate.Event):
+                topics.append(get_topic(value))
+    return topics
+
+
+WORKFLOW_TOPICS = event_topics(Case, Forum)
+
+
+class ReadModel(Protocol):
+    name: str
+
+    def create_tables(self, cursor: Cursor) -> None: ...
+
+    def drop_tables(self, cursor: Cursor) -> None: ...
+
+    def apply(self, cursor: Cursor, changed: Sequence[Aggregate], events: Sequence[Any]) -> None: ...
+
+
+class PositionMovedError(Exception):
+    """Another process moved the tracking position first."""
+
+
+class Projector:
+    """Keeps one read model up to date with an application's notification log."""
+
+    def __init__(self, app: Any, store: SqlStore, model: ReadModel, batch_size: int = 2000) -> None:
+        self.app, self.store, self.model, self.batch_size = app, store, model, batch_size
+        self._states: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._max_states = 20_000
+
+    def create_tables(self) -> None:
+        with self.store.transaction() as cursor:
+            cursor.execute(TRACKING_DDL)
+            self.model.create_tables(cursor)
+            cursor.execute(
+                "INSERT INTO readmodel_tracking (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
+                (self.model.name,),
+            )
+
+    def rebuild(self) -> int:
+        with self.store.transaction() as cursor:
+            self.model.drop_tables(cursor)
+            cursor.execute("DELETE FROM readmodel_tracking WHERE name = ?", (self.model.name,))
+        self._states.clear()
+        self.create_tables()
+        return self.catch_up()
+
+    def position(self) -> int:
+        with self.store.transaction() as cursor:
+            cursor.execute("SELECT position FROM readmodel_tracking WHERE name = ?", (self.model.name,))
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def catch_up(self) -> int:
+        """Apply everything recorded so far; answers how many events were applied."""
+        applied = 0
+        position = self.position()
+        last = self.app.recorder.max_notification_id() or 0
+        while position < last:
+            notifications = self.app.recorder.select_notifications(
+                start=position,
+                limit=self.batch_size,
+                stop=last,
+                topics=WORKFLOW_TOPICS,
+                inclusive_of_start=False,
+            )
+            new_position = notifications[-1].id if len(notifications) == self.batch_size else last
+            try:
+                self._apply_batch(position, new_position, notifications)
+            except PositionMovedError:
+                self._states.clear()
+                position = self.position()
+                continue
+            except BaseException:
+                self._states.clear()  # folded states may be ahead of what was committed
+                raise
+            applied += len(notifications)
+            position = new_position
+        return applied
+
+    def _apply_batch(self, position: int, new_position: int, notifications: Sequence[Any]) -> None:
+        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        changed: OrderedDict[UUID, Aggregate] = OrderedDict()
+        for event in events:
+            current = changed.get(event.originator_id) or self._state_before(event)
+            changed[event.originator_id] = event.mutate(current)
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "UPDATE readmodel_tracking SET position = ? WHERE name = ? AND position = ?",
+                (new_position, self.model.name, position),
+            )
+            if cursor.rowcount != 1:
+                raise PositionMovedError(self.model.name)
+            self.model.apply(cursor, list(changed.values()), events)
+        for aggregate_id, aggregate in changed.items():
+            self._states[aggregate_id] = aggregate
+            self._states.move_to_end(aggregate_id)
+        while len(self._states) > self._max_states:
+            self._states.popitem(last=False)
+
+    def _state_before(self, event: Any) -> Aggregate | None:
+        if event.originator_version == 1:
+            return None
+        known = self._states.get(event.originator_id)
+        if known is not None and known.version == event.originator_version - 1:
+            return known
+        previous: Aggregate = self.app.repository.get(
+            event.originator_id, version=event.originator_version - 1
+        )
+        return previous

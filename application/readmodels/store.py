@@ -1,0 +1,139 @@
+"""A small SQL port for read models, over SQLite (embedded, and in-memory for tests) or PostgreSQL.
+
+Statements are written once with ``?`` placeholders; the PostgreSQL store translates them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class SqlStore(Protocol):
+    dialect: str
+
+    def transaction(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteStore:
+    """One connection per thread to a SQLite file, or one shared, locked in-memory database."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._memory = path == ":memory:"
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._memory:
+            if self._shared is None:
+                self._shared = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock if self._memory else _nolock():
+            conn = self._connection()
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor  # type: ignore[misc]
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                cursor.close()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+
+
+@contextmanager
+def _nolock() -> Iterator[None]:
+    yield
+
+
+class _PgCursor:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql.replace("?", "%s"), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
+class PostgresStore:
+    """A small psycopg pool whose connections work in the configured schema."""
+
+    dialect = "postgres"
+
+    def __init__(self, conninfo: dict[str, str], schema: str, max_size: int = 4) -> None:
+        from psycopg_pool import ConnectionPool
+
+        kwargs = {
+            "dbname": conninfo["POSTGRES_DBNAME"],
+            "host": conninfo["POSTGRES_HOST"],
+            "port": conninfo["POSTGRES_PORT"],
+            "user": conninfo["POSTGRES_USER"],
+            "password": conninfo["POSTGRES_PASSWORD"],
+            "connect_timeout": int(conninfo.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+            "options": f"-c search_path={schema}",
+        }
+        self.pool = ConnectionPool(
+            kwargs=kwargs, min_size=0, max_size=max_size, open=True, check=ConnectionPool.check_connection
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _PgCursor(cursor)  # type: ignore[misc]
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,73 @@
+"""The web service: JSON API (and, later, the thin HTML UI). Built by `create_app`, never at import."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from application.app import Forebyg
+from application.bootstrap import build_application
+from application.errors import ConfigurationError
+from application.settings import Settings
+
+MAX_BODY = 256 * 1024
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key; on the embedded store a generated one kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.uses_postgres:
+        raise ConfigurationError("FOREBYG_SECRET_KEY is required with PostgreSQL (shared by all workers)")
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return Path(path).read_text().strip()
+
+
+def create_app(
+    config: Settings | Mapping[str, str] | None = None,
+    *,
+    application: Forebyg | None = None,
+    testing: bool = False,
+) -> Flask:
+    """The Flask app for this configuration (by default the process environment)."""
+    from interfaces.web import cases, forums, health, openapi, tokens
+    from interfaces.web.errors import register_error_handlers
+
+    if config is None:
+        config = os.environ
+    settings = config if isinstance(config, Settings) else Settings.from_environ(config)
+    app = Flask("forebyg")
+    app.config.update(
+        SECRET_KEY=secret_key(settings),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        JSON_SORT_KEYS=False,
+        TESTING=testing,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["forebyg"] = application or build_application(settings)
+    app.extensions["settings"] = settings
+    register_error_handlers(app)
+    for blueprint in (tokens.bp, forums.bp, cases.bp, health.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return app

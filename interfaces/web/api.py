@@ -1,0 +1,179 @@
+"""The plumbing every API endpoint shares, declared once per route: authentication, JSON
+parsing with the route's schema, If-Match, Idempotency-Key, ETag, and the OpenAPI entry."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import EXCLUDE, Schema
+
+from application.accounts import Caller
+from application.app import Forebyg
+from application.receipts import Idempotency, Recorded
+from interfaces.web.auth import current_caller
+from interfaces.web.errors import BadRequestError
+
+IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class Operation:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    request: type[Schema] | None
+    query: type[Schema] | None
+    response: type[Schema] | None
+    status: int
+    public: bool
+    command: bool
+    etag: bool
+
+
+@dataclass
+class Command:
+    """What a command view gets besides its body: who, which version, which idempotency key."""
+
+    caller: Caller
+    expected_version: int | None
+    idempotency: Idempotency | None
+
+    def new_id(self, what: str) -> UUID | None:
+        """An id for something the command creates: derived from the key, so a retry names it again."""
+        return self.idempotency.derived_id(what) if self.idempotency else None
+
+
+@dataclass
+class Registry:
+    operations: list[Operation] = field(default_factory=list)
+
+
+REGISTRY = Registry()
+
+
+def forebyg() -> Forebyg:
+    app: Forebyg = current_app.extensions["forebyg"]
+    return app
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _json_body(schema: type[Schema]) -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise BadRequestError(
+            {"Content-Type": ["must be application/json"]}, status=415, title="Unsupported media type"
+        )
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequestError({"_body": ["is not valid JSON"]}) from None
+    if not isinstance(data, dict):
+        raise BadRequestError({"_body": ["must be a JSON object"]})
+    loaded: dict[str, Any] = schema().load(data)
+    return loaded
+
+
+def _expected_version() -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    match = IF_MATCH.match(header)
+    if not match:
+        raise BadRequestError({"If-Match": ['must be an ETag of this resource, e.g. "3"']})
+    return int(match.group(1))
+
+
+def _idempotency(caller: Caller) -> Idempotency | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
+        raise BadRequestError({"Idempotency-Key": [f"must be 1-{MAX_KEY} printable characters"]})
+    fingerprint = b"\n".join((request.method.encode(), request.path.encode(), request.get_data(cache=True)))
+    return Idempotency.of(str(caller.user_id), key, fingerprint)
+
+
+def _present(recorded: Recorded, schema: type[Schema] | None, status: int) -> Response:
+    body = {"id": recorded.id, "version": recorded.version}
+    for name in ("meeting_id", "action_id", "subject_id"):
+        if getattr(recorded, name) is not None:
+            body[name] = getattr(recorded, name)
+    response = jsonify((schema or Schema)().dump(body) if schema else body)
+    response.status_code = status
+    response.headers["ETag"] = etag(recorded.version)
+    return response
+
+
+def route(
+    blueprint: Blueprint,
+    rule: str,
+    method: str,
+    *,
+    summary: str,
+    response: type[Schema] | None = None,
+    request_schema: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    status: int = 200,
+    public: bool = False,
+    etag_header: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare an endpoint. A command view (``request_schema`` given, or POST) receives
+    ``ctx: Command`` and ``body``; a query view receives ``caller`` and ``query``."""
+    command = method in ("POST", "PUT", "PATCH", "DELETE") and not public
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        prefix = blueprint.url_prefix or ""
+        REGISTRY.operations.append(
+            Operation(
+                path=prefix + rule,
+                method=method,
+                summary=summary,
+                tag=blueprint.name,
+                request=request_schema,
+                query=query,
+                response=response,
+                status=status,
+                public=public,
+                command=command,
+                etag=etag_header or command,
+            )
+        )
+
+        @wraps(view)
+        def endpoint(**path: Any) -> Any:
+            app = forebyg()
+            kwargs: dict[str, Any] = dict(path)
+            if request_schema is not None:
+                kwargs["body"] = _json_body(request_schema)
+            if query is not None:
+                kwargs["query"] = query().load(request.args.to_dict(), unknown=EXCLUDE)
+            if public:
+                return view(**kwargs)
+            caller = current_caller(app)
+            if not command:
+                return view(caller=caller, **kwargs)
+            ctx = Command(caller, _expected_version(), _idempotency(caller))
+            if ctx.idempotency is not None:
+                first = app.recorded_answer(ctx.idempotency)
+                if first is not None:
+                    replay = _present(first, response, status)
+                    replay.headers["Idempotent-Replayed"] = "true"
+                    return replay
+            return _present(view(ctx=ctx, **kwargs), response, status)
+
+        blueprint.add_url_rule(rule, view.__name__, endpoint, methods=[method])
+        return endpoint
+
+    return decorate

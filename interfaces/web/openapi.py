@@ -1,0 +1,133 @@
+"""/api/openapi.json, generated from the routes and schemas the code itself uses."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify
+
+from interfaces.web import schemas
+from interfaces.web.api import REGISTRY, Operation
+
+bp = Blueprint("openapi", __name__)
+PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+PROBLEMS = {
+    400: "Bad request",
+    401: "Not signed in (missing, invalid or expired token)",
+    403: "The caller's role may not do this",
+    404: "Not found (or not visible to the caller's organisation)",
+    405: "Method not allowed",
+    409: "Refused by the model's rules, or a conflicting change",
+    412: "If-Match names a version that is not current",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "Invalid input, with messages per field",
+}
+OPENAPI_VERSION = "3.0.3"
+
+
+def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for converter, name in PATH_PARAM.findall(rule):
+        schema: dict[str, Any] = {"type": "string"}
+        if converter == "uuid":
+            schema["format"] = "uuid"
+        else:
+            schema["pattern"] = "^[a-z0-9][a-z0-9-]{1,62}$"
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return PATH_PARAM.sub(r"{\2}", rule), params
+
+
+def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
+    path, params = _path(op.path)
+    responses: dict[str, Any] = {}
+    ok: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
+    if op.response is not None:
+        ok["content"] = {"application/json": {"schema": op.response.__name__.removesuffix("Response")}}
+    if op.etag:
+        ok["headers"] = {"ETag": {"description": "the resource's version", "schema": {"type": "string"}}}
+    responses[str(op.status)] = ok
+    if op.etag and not op.command:
+        responses["304"] = {"description": "Not modified (If-None-Match)"}
+    codes = [422, 409] if op.public else [401, 403, 404, 422]
+    if op.command:
+        codes += [409, 412, 415]
+    if op.request is not None:
+        codes += [413, 415]
+    for code in sorted(set(codes)):
+        responses[str(code)] = {
+            "description": PROBLEMS[code],
+            "content": {"application/problem+json": {"schema": "Problem"}},
+        }
+    operation: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": [op.tag],
+        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+        "responses": responses,
+        "parameters": list(params),
+    }
+    if op.query is not None:
+        operation["parameters"].append({"in": "query", "schema": op.query})
+    if op.command:
+        operation["parameters"] += [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": "the version you last read; a stale one answers 412",
+                "schema": {"type": "string", "pattern": r'^"?\d{1,9}"?$'},
+            },
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "a retry with the same key returns the first answer and records nothing twice",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            },
+        ]
+    if op.request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.request.__name__.removesuffix("Request")}},
+        }
+    operation["security"] = [] if op.public else [{"bearerAuth": []}]
+    return {path: {op.method.lower(): operation}}
+
+
+def build_spec() -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="Forebyg API",
+        version="1.0.0",
+        openapi_version=OPENAPI_VERSION,
+        plugins=[plugin],
+        info={"description": "Collaboration forums against recruitment to extremist environments."},
+    )
+    for field, fmt in ((schemas.IsoDate, "date"), (schemas.IsoDateTime, "date-time"), (schemas.Uuid, "uuid")):
+        plugin.map_to_openapi_type(field, "string", fmt)  # type: ignore[no-untyped-call]
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Problem", schema=schemas.ProblemResponse)
+    for op in REGISTRY.operations:
+        for schema in (op.request, op.response):
+            if schema is None:
+                continue
+            name = schema.__name__.removesuffix("Request").removesuffix("Response")
+            if name not in spec.components.schemas:
+                spec.components.schema(name, schema=schema)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in REGISTRY.operations:
+        for path, methods in _operation(spec, op).items():
+            paths.setdefault(path, {}).update(methods)
+    for path, methods in paths.items():
+        spec.path(path=path, operations=methods)
+    return spec.to_dict()
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Any:
+    if "openapi" not in current_app.extensions:
+        current_app.extensions["openapi"] = build_spec()
+    return jsonify(current_app.extensions["openapi"])
