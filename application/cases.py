@@ -23,6 +23,7 @@ class CaseCommands(ForebygBase):
         case = self._case(case_id)
         forum = self._forum(case.forum_id)
         access.check_case(caller, case, forum, *roles)
+        forum.check_active()  # a dissolved forum takes no more work
         self._check_version(case, expected_version)
         return case, forum
 

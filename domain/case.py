@@ -120,6 +120,7 @@ class Case(Aggregate):
         self.discussed_on: list[date] = []
         self.actions: dict[str, Action] = {}
         self.next_review_on: date | None = None
+        self.review_scheduled_on: date | None = None
         self.reviews: list[date] = []
         self.closed_on: date | None = None
         self.closure_reason: ClosureReason | None = None
@@ -177,6 +178,10 @@ class Case(Aggregate):
                 f"case {self.id} is {self.status.value}; reopen it before assessing again"
             )
         assessed_on = self.check_date(assessed_on, "assessed_on")
+        if self.assessed_on is not None:
+            not_before(assessed_on, self.assessed_on, "assessed_on", "the previous assessment")
+        if self.reopened_on:
+            not_before(assessed_on, self.reopened_on[-1], "assessed_on", "the reopening")
         chosen = Decision.parse(decision)
         if chosen is not Decision.ACCEPT and self.open_actions:
             raise OpenActionsError(
@@ -375,6 +380,7 @@ class Case(Aggregate):
     @event("ReviewScheduled")
     def _review_scheduled(self, review_on: date, scheduled_on: date) -> None:
         self.next_review_on = review_on
+        self.review_scheduled_on = scheduled_on
         self.last_event_on = max(self.last_event_on, scheduled_on)
 
     def record_review(self, reviewed_on: object, notes: object) -> None:
@@ -387,6 +393,8 @@ class Case(Aggregate):
             not_before(reviewed_on, self.closed_on, "reviewed_on", "the closure")
         elif self.next_review_on is None:
             raise NoReviewDueError(f"no review is scheduled for case {self.id}")
+        elif self.review_scheduled_on is not None:
+            not_before(reviewed_on, self.review_scheduled_on, "reviewed_on", "the day it was scheduled")
         self._reviewed(reviewed_on=reviewed_on, notes=text(notes, "notes", limit=4000))
 
     @event("Reviewed")
@@ -409,9 +417,7 @@ class Case(Aggregate):
     ) -> None:
         self.check_not_closed()
         closed_on = self.check_date(closed_on, "closed_on")
-        for earlier in (self.assessed_on, *self.discussed_on):
-            if earlier is not None:
-                not_before(closed_on, earlier, "closed_on", "the case's own history")
+        not_before(closed_on, self.last_event_on, "closed_on", "the case's latest recorded work")
         if self.open_actions:
             raise OpenActionsError(
                 f"case {self.id} has {len(self.open_actions)} open action(s); "
@@ -449,9 +455,7 @@ class Case(Aggregate):
         if self.status in OPEN_STATUSES:
             raise CaseNotClosedError(f"case {self.id} is {self.status.value}, not closed")
         reopened_on = self.check_date(reopened_on, "reopened_on")
-        for earlier in (self.closed_on, self.assessed_on):
-            if earlier is not None:
-                not_before(reopened_on, earlier, "reopened_on", "the case's closure")
+        not_before(reopened_on, self.last_event_on, "reopened_on", "the case's latest recorded work")
         self._reopened(reopened_on=reopened_on, reason=text(reason, "reason", limit=2000))
 
     @event("Reopened")

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from application.app import Forebyg
 from application.bootstrap import build_application, migrate
-from application.demo import ORGS, build_demo
+from application.demo import DEMO_PASSWORD, ORGS, USERS, build_demo
 from application.errors import ApplicationError, NotFoundError
 from application.settings import Settings
 from domain.errors import DomainError
@@ -91,6 +91,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"{case['id']}  {case['target_group']:<15}  {case['received_on']}  "
                 f"{case['status']:<19}  {len(case['actions'])}"
             )
+    print(f"\nLogins (password {DEMO_PASSWORD}):")
+    for username, org_slug, role in USERS:
+        print(f"  {username:<12} {role:<12} {org_slug}")
     example = summary.reopened[0] if summary.reopened else summary.cases[0]
     print(f"\nTry: forebyg replay {example}")
     return 0
@@ -111,6 +114,29 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_orgs_add(settings: Settings, args: argparse.Namespace) -> int:
+    app = open_app(settings)
+    app.add_organisation(args.slug, name=args.name, kind=args.kind, email=args.email)
+    print(f"Organisation {args.slug} ({args.kind}) registered")
+    return 0
+
+
+def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        raise UsageError("--password-stdin is required (passwords are never taken from arguments)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = open_app(settings)
+    app.add_user(args.username, org=args.org, role=args.role, password=password, email=args.email)
+    print(f"User {args.username} ({args.role} at {args.org}) created")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from interfaces.web.server import serve
+
+    return serve(settings, workers=args.workers, host=args.host)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forebyg", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -125,10 +151,35 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("case_id", metavar="CASE_ID")
     replay.add_argument("--as-of", metavar="ISO", help="only what had been recorded by this instant")
     replay.add_argument("--purpose", help="why you need the personal data (includes it)")
+    serve = commands.add_parser("serve", help="serve the web app (gunicorn; FOREBYG_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default: by store)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    orgs = commands.add_parser("orgs", help="manage organisations").add_subparsers(
+        dest="orgs_command", required=True, metavar="ACTION")
+    orgs_add = orgs.add_parser("add", help="register an organisation")
+    orgs_add.add_argument("slug", metavar="SLUG")
+    orgs_add.add_argument("--name", required=True)
+    orgs_add.add_argument("--kind", required=True, help="municipality | housing_social | police | civil_society | other")
+    orgs_add.add_argument("--email")
+    users = commands.add_parser("users", help="manage user accounts").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION")
+    users_add = users.add_parser("add", help="create a user; the password is read from standard input")
+    users_add.add_argument("username", metavar="USERNAME")
+    users_add.add_argument("--org", required=True, metavar="SLUG")
+    users_add.add_argument("--role", required=True, help="coordinator | member | evaluator | dpo | admin")
+    users_add.add_argument("--password-stdin", action="store_true")
+    users_add.add_argument("--email")
     return parser
 
 
-HANDLERS = {"migrate": cmd_migrate, "demo": cmd_demo, "replay": cmd_replay}
+HANDLERS = {
+    "migrate": cmd_migrate,
+    "demo": cmd_demo,
+    "replay": cmd_replay,
+    "serve": cmd_serve,
+    "orgs": cmd_orgs_add,
+    "users": cmd_users_add,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,34 @@
+"""`forebyg serve`: gunicorn, one application per worker built lazily in each worker (no
+--preload: shared connections break), tables made beforehand by `forebyg migrate`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from application.bootstrap import build_application
+from application.settings import Settings
+
+
+def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
+    cores = os.cpu_count() or 1
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{settings.port}",
+            "--access-logfile", "-", "--graceful-timeout", "20", "--timeout", "60"]
+    if settings.uses_postgres:
+        argv += ["--workers", str(workers or 2 * cores), "--worker-class", "sync"]
+    else:
+        # One SQLite writer process; threads serve concurrent readers.
+        argv += ["--workers", str(workers or 1), "--worker-class", "gthread", "--threads", "4"]
+    return [*argv, "interfaces.web:create_app()"]
+
+
+def serve(settings: Settings, *, workers: int | None, host: str) -> int:
+    app = build_application(settings)
+    try:
+        app.check_ready()
+    finally:
+        app.close()
+    print(f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
+          flush=True)
+    os.execv(sys.executable, gunicorn_argv(settings, workers, host))
+    return 0  # pragma: no cover - execv does not return

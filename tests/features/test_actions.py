@@ -1,0 +1,8 @@
+"""Scenarios of features/actions.feature, each on in-memory persistence and on PostgreSQL."""
+
+import pytest
+from pytest_bdd import scenarios
+
+pytestmark = pytest.mark.usefixtures("app")  # parametrises every scenario over both stores
+
+scenarios("actions.feature")
