@@ -261,8 +261,11 @@ class Case(Aggregate):
         agreed_on = self.check_date(agreed_on, "agreed_on")
         due_on = self.check_date(due_on, "due_on")
         not_before(due_on, agreed_on, "due_on", "the day the action was agreed")
-        if meeting_id is not None and meeting_id not in self.discussed_at:
-            raise WrongForumError(f"case {self.id} was not discussed at meeting {meeting_id}")
+        if meeting_id is not None:
+            if meeting_id not in self.discussed_at:
+                raise WrongForumError(f"case {self.id} was not discussed at meeting {meeting_id}")
+            discussed = self.discussed_on[self.discussed_at.index(meeting_id)]
+            not_before(agreed_on, discussed, "agreed_on", "the meeting that agreed it")
         if str(action_id) in self.actions:
             raise InvalidValueError("action_id", "an action with this id already exists")
         self._action_agreed(

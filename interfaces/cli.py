@@ -12,7 +12,7 @@ from uuid import UUID
 from application.app import Forebyg
 from application.bootstrap import build_application, migrate
 from application.demo import DEMO_PASSWORD, ORGS, USERS, build_demo
-from application.errors import ApplicationError, NotFoundError
+from application.errors import ApplicationError, NotFoundError, StoreNotReadyError
 from application.settings import Settings
 from domain.errors import DomainError
 from interfaces import timeline
@@ -49,6 +49,8 @@ def parse_date(value: str, what: str) -> date:
 
 
 def open_app(settings: Settings, today: date | None = None) -> Forebyg:
+    if not settings.uses_postgres and not settings.sqlite_path.exists():
+        raise StoreNotReadyError(f"no store at {settings.sqlite_path}; run `forebyg migrate` first")
     app = build_application(settings) if today is None else build_application(settings, clock=lambda: today)
     app.check_ready()
     return app
@@ -66,9 +68,17 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     migrate(settings)
     app = open_app(settings, today)
     if app.recorder.max_notification_id():
-        print("The store already holds data; the demo municipality is built only into an empty store.")
-        print(f"(Remove {settings.sqlite_path} or use another FOREBYG_DATA_DIR to rebuild it.)")
-        return 0 if args.if_empty else 1
+        if args.if_empty:
+            print("The store already holds data; serving it as it is.")
+            return 0
+        print(
+            "The store already holds data; the demo municipality is built only into an empty store.",
+            file=sys.stderr,
+        )
+        print(
+            f"(Remove {settings.sqlite_path} or use another FOREBYG_DATA_DIR to rebuild it.)", file=sys.stderr
+        )
+        return 1
     summary = build_demo(app, today=today, cases=args.cases, seed=args.seed)
     print(
         f"Demo municipality built as of {today}: {len(summary.forums)} forums, "
@@ -155,14 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default: by store)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     orgs = commands.add_parser("orgs", help="manage organisations").add_subparsers(
-        dest="orgs_command", required=True, metavar="ACTION")
+        dest="orgs_command", required=True, metavar="ACTION"
+    )
     orgs_add = orgs.add_parser("add", help="register an organisation")
     orgs_add.add_argument("slug", metavar="SLUG")
     orgs_add.add_argument("--name", required=True)
-    orgs_add.add_argument("--kind", required=True, help="municipality | housing_social | police | civil_society | other")
+    orgs_add.add_argument(
+        "--kind", required=True, help="municipality | housing_social | police | civil_society | other"
+    )
     orgs_add.add_argument("--email")
     users = commands.add_parser("users", help="manage user accounts").add_subparsers(
-        dest="users_command", required=True, metavar="ACTION")
+        dest="users_command", required=True, metavar="ACTION"
+    )
     users_add = users.add_parser("add", help="create a user; the password is read from standard input")
     users_add.add_argument("username", metavar="USERNAME")
     users_add.add_argument("--org", required=True, metavar="SLUG")

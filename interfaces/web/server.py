@@ -12,8 +12,19 @@ from application.settings import Settings
 
 def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
     cores = os.cpu_count() or 1
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{settings.port}",
-            "--access-logfile", "-", "--graceful-timeout", "20", "--timeout", "60"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{settings.port}",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "20",
+        "--timeout",
+        "60",
+    ]
     if settings.uses_postgres:
         argv += ["--workers", str(workers or 2 * cores), "--worker-class", "sync"]
     else:
@@ -28,7 +39,9 @@ def serve(settings: Settings, *, workers: int | None, host: str) -> int:
         app.check_ready()
     finally:
         app.close()
-    print(f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
-          flush=True)
+    print(
+        f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
+        flush=True,
+    )
     os.execv(sys.executable, gunicorn_argv(settings, workers, host))
     return 0  # pragma: no cover - execv does not return
