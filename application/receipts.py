@@ -27,6 +27,7 @@ class Recorded:
     meeting_id: UUID | None = None
     action_id: UUID | None = None
     subject_id: UUID | None = None
+    replayed: bool = False  # the first answer, given again to a retry
 
 
 @dataclass(frozen=True)
@@ -78,4 +79,5 @@ class CommandReceipt(Aggregate):
             meeting_id=self.meeting_id,
             action_id=self.action_id,
             subject_id=self.subject_id,
+            replayed=True,
         )

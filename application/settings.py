@@ -47,7 +47,9 @@ class Settings:
 
     def persistence_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """The `eventsourcing` library's environment for this configuration."""
-        env = {"CREATE_TABLE": "y" if create_tables else "n"}
+        # Cached aggregates are fast-forwarded from the store on every read, so several
+        # workers never serve stale state.
+        env = {"CREATE_TABLE": "y" if create_tables else "n", "AGGREGATE_CACHE_MAXSIZE": "5000"}
         if not self.uses_postgres:
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",

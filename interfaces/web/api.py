@@ -16,7 +16,9 @@ from marshmallow import EXCLUDE, Schema
 
 from application.accounts import Caller
 from application.app import Forebyg
+from application.errors import ApplicationError
 from application.receipts import Idempotency, Recorded
+from domain.errors import DomainError
 from interfaces.web.auth import current_caller
 from interfaces.web.errors import BadRequestError
 
@@ -113,6 +115,8 @@ def _present(recorded: Recorded, schema: type[Schema] | None, status: int) -> Re
     response = jsonify((schema or Schema)().dump(body) if schema else body)
     response.status_code = status
     response.headers["ETag"] = etag(recorded.version)
+    if recorded.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -165,13 +169,16 @@ def route(
             if not command:
                 return view(caller=caller, **kwargs)
             ctx = Command(caller, _expected_version(), _idempotency(caller))
-            if ctx.idempotency is not None:
-                first = app.recorded_answer(ctx.idempotency)
-                if first is not None:
-                    replay = _present(first, response, status)
-                    replay.headers["Idempotent-Replayed"] = "true"
-                    return replay
-            return _present(view(ctx=ctx, **kwargs), response, status)
+            try:
+                recorded = view(ctx=ctx, **kwargs)
+            except (DomainError, ApplicationError):
+                # A retry of a command that was recorded may now break a rule (an action
+                # completed twice): the first answer stands.
+                first = app.recorded_answer(ctx.idempotency) if ctx.idempotency else None
+                if first is None:
+                    raise
+                recorded = first
+            return _present(recorded, response, status)
 
         blueprint.add_url_rule(rule, view.__name__, endpoint, methods=[method])
         return endpoint
