@@ -10,8 +10,11 @@ from application.cases import CaseCommands
 from application.forums import ForumCommands
 from application.queries import Queries
 from application.readmodels.board import CaseBoard
+from application.readmodels.directory import Directory
 from application.readmodels.projector import Projector
 from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore
+from application.reminders.model import Inbox, RemindersDue
+from application.reminders.rules import ReminderPolicy
 from application.users import AccountCommands
 from domain.case import Case
 from domain.forum import Forum
@@ -34,11 +37,17 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, Queries, ForebygBase
     snapshotting_intervals = {Forum: 50, Case: 50}
 
     def __init__(
-        self, env: dict[str, str] | None = None, clock: Callable[[], date] = today_in_denmark
+        self,
+        env: dict[str, str] | None = None,
+        clock: Callable[[], date] = today_in_denmark,
+        policy: ReminderPolicy | None = None,
     ) -> None:
         super().__init__(env, clock)
+        self.policy = policy or ReminderPolicy()
         self.read_store = self._construct_read_store()
-        self.board = Projector(self, self.read_store, CaseBoard())
+        self.workflow = Projector(
+            self, self.read_store, [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()]
+        )
         if self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo") == "eventsourcing.popo":
             self.create_read_models()
 
@@ -62,7 +71,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, Queries, ForebygBase
         return SQLiteStore(":memory:")
 
     def create_read_models(self) -> None:
-        self.board.create_tables()
+        self.workflow.create_tables()
 
     def close(self) -> None:
         self.read_store.close()

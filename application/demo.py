@@ -429,7 +429,7 @@ def register_accounts(app: Forebyg) -> None:
     """The demo's organisations and one login per role (password DEMO_PASSWORD)."""
     for org in ORGS:
         if app.get_organisation(org.slug) is None:
-            app.add_organisation(org.slug, name=org.name, kind=org.kind)
+            app.add_organisation(org.slug, name=org.name, kind=org.kind, email=f"{org.slug}@forebyg.example")
     for username, org_slug, role in USERS:
         if app.get_caller_by_username(username) is None:
             app.add_user(username, org=org_slug, role=role, password=DEMO_PASSWORD)

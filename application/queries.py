@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,8 +12,9 @@ from application.base import ForebygBase
 from application.readmodels.board import CaseBoard
 from application.readmodels.projector import Projector
 from application.readmodels.store import SqlStore
+from application.reminders.model import Inbox, RemindersDue
 from domain.case import Case
-from domain.values import CaseStatus, Role
+from domain.values import CaseStatus, MeetingStatus, Role
 
 
 def _pseudonymous(caller: Caller | None, view: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def _pseudonymous(caller: Caller | None, view: dict[str, Any]) -> dict[str, Any]
 
 class Queries(ForebygBase):
     read_store: SqlStore
-    board: Projector
+    workflow: Projector
 
     def get_case(
         self, case_id: UUID, *, include_personal: bool = False, caller: Caller | None = None
@@ -83,7 +84,7 @@ class Queries(ForebygBase):
         return _pseudonymous(caller, presenters.case_view(case, include_personal=personal))
 
     def list_forums(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
-        self.board.catch_up()
+        self.workflow.catch_up()
         org = None if caller is None or caller.role in access.READS_ACROSS_FORUMS else caller.org
         if caller is not None and caller.role is Role.ADMIN:
             return []
@@ -106,3 +107,48 @@ class Queries(ForebygBase):
             forums = [f for f in forums if f == str(forum_id)]
         with self.read_store.transaction() as cursor:
             return CaseBoard.cases(cursor, forums, word, limit, offset)
+
+    def get_agenda(
+        self, forum_id: UUID, *, on: date | None = None, caller: Caller | None = None
+    ) -> dict[str, Any]:
+        """What the forum's next meeting should take up: new referrals, overdue actions,
+        reviews due and cases to discuss (no personal data)."""
+        forum = self._forum(forum_id)
+        access.check_forum(caller, forum)
+        day = (on or self.clock()).isoformat()
+        self.workflow.catch_up()
+        with self.read_store.transaction() as cursor:
+            agenda = CaseBoard.agenda(cursor, str(forum_id), day)
+        next_meeting = min(
+            (m.planned_on for m in forum.meetings.values() if m.status is MeetingStatus.SCHEDULED),
+            default=None,
+        )
+        return {
+            "forum_id": str(forum_id),
+            "as_of": day,
+            "next_meeting_on": next_meeting.isoformat() if next_meeting else None,
+            **agenda,
+        }
+
+    def list_reminders(self, *, on: date | None = None, caller: Caller | None = None) -> list[dict[str, Any]]:
+        """Reminders fallen due (sent or not) in the forums a coordinator may see."""
+        access.check_role(caller, Role.COORDINATOR)
+        forums = [f["id"] for f in self.list_forums(caller=caller)]
+        with self.read_store.transaction() as cursor:
+            rows = RemindersDue.fallen_due(cursor, forums, (on or self.clock()).isoformat())
+        for row in rows:
+            row["sent"] = bool(row["sent"])
+            row.pop("source_id")
+        return rows
+
+    def list_inbox(
+        self, *, org: str | None = None, limit: int = 100, offset: int = 0, caller: Caller | None = None
+    ) -> list[dict[str, Any]]:
+        """Reminders delivered to the caller's organisation, newest first."""
+        access.check_role(caller, Role.COORDINATOR, Role.MEMBER)
+        recipient = caller.org if caller is not None else org
+        if recipient is None:
+            return []
+        self.workflow.catch_up()
+        with self.read_store.transaction() as cursor:
+            return Inbox.items(cursor, recipient, limit, offset)

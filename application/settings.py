@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from application.errors import ConfigurationError
+from application.reminders.rules import ReminderPolicy
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class Settings:
     secret_key: str = ""
     smtp_url: str = ""
     port: int = 8000
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    scheduler_interval_seconds: int = 60
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -35,6 +38,8 @@ class Settings:
             secret_key=environ.get("FOREBYG_SECRET_KEY", ""),
             smtp_url=environ.get("FOREBYG_SMTP_URL", ""),
             port=int(port),
+            reminders=_policy(environ),
+            scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
         )
 
     @property
@@ -75,3 +80,17 @@ class Settings:
             POSTGRES_PRE_PING="y",
         )
         return env
+
+
+def _policy(environ: Mapping[str, str]) -> ReminderPolicy:
+    try:
+        return ReminderPolicy.from_environ(environ)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name}: {raw!r} is not a positive whole number")
+    return int(raw)

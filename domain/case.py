@@ -19,6 +19,7 @@ from domain.errors import (
     InvalidValueError,
     NoReviewDueError,
     OpenActionsError,
+    ReminderAlreadySentError,
     WrongForumError,
 )
 from domain.values import (
@@ -128,6 +129,7 @@ class Case(Aggregate):
         self.post_closure_review_on: date | None = None
         self.reopened_on: list[date] = []
         self.last_event_on = received_on
+        self.reminders_sent: list[str] = []
 
     # --- guards -------------------------------------------------------------------
 
@@ -471,3 +473,41 @@ class Case(Aggregate):
         self.post_closure_review_on = None
         self.reopened_on.append(reopened_on)
         self.last_event_on = max(self.last_event_on, reopened_on)
+
+    # --- follow-up -------------------------------------------------------------------
+
+    def record_reminder(
+        self,
+        key: str,
+        rule: str,
+        channel: str,
+        recipient_org: str,
+        sent_on: date,
+        due_on: date,
+        action_id: UUID | None = None,
+    ) -> None:
+        """A reminder about this case was delivered; each reminder key is delivered once."""
+        if not key or key in self.reminders_sent:
+            raise ReminderAlreadySentError(f"reminder {key!r} was already sent")
+        self._reminder_sent(
+            key=key,
+            rule=rule,
+            channel=channel,
+            recipient_org=recipient_org,
+            sent_on=sent_on,
+            due_on=due_on,
+            action_id=action_id,
+        )
+
+    @event("ReminderSent")
+    def _reminder_sent(
+        self,
+        key: str,
+        rule: str,
+        channel: str,
+        recipient_org: str,
+        sent_on: date,
+        due_on: date,
+        action_id: UUID | None,
+    ) -> None:
+        self.reminders_sent.append(key)

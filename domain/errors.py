@@ -86,3 +86,7 @@ class OpenActionsError(DomainError):
 
 class NoReviewDueError(DomainError):
     """There is no review scheduled for this case."""
+
+
+class ReminderAlreadySentError(DomainError):
+    """A reminder key is delivered at most once."""

@@ -18,6 +18,7 @@ from domain.errors import (
     MeetingCancelledError,
     MeetingNotFoundError,
     NotAMemberError,
+    ReminderAlreadySentError,
 )
 from domain.values import (
     Meeting,
@@ -81,6 +82,7 @@ class Forum(Aggregate):
         self.meetings: dict[str, Meeting] = {}
         self.area_mappings: list[dict[str, Any]] = []
         self.dissolved_on: date | None = None
+        self.reminders_sent: list[str] = []
 
     # --- guards -------------------------------------------------------------------
 
@@ -257,3 +259,43 @@ class Forum(Aggregate):
     @event("Dissolved")
     def _dissolved(self, dissolved_on: date, reason: str) -> None:
         self.dissolved_on = dissolved_on
+
+    def record_reminder(
+        self,
+        key: str,
+        rule: str,
+        channel: str,
+        recipient_org: str,
+        sent_on: date,
+        due_on: date,
+        action_id: UUID | None = None,
+    ) -> None:
+        """A reminder about this forum was delivered; each reminder key is delivered once."""
+        if not key or key in self.reminders_sent:
+            raise ReminderAlreadySentError(f"reminder {key!r} was already sent")
+        self._reminder_sent(
+            key=key,
+            rule=rule,
+            channel=channel,
+            recipient_org=recipient_org,
+            sent_on=sent_on,
+            due_on=due_on,
+            action_id=action_id,
+        )
+
+    @event("ReminderSent")
+    def _reminder_sent(
+        self,
+        key: str,
+        rule: str,
+        channel: str,
+        recipient_org: str,
+        sent_on: date,
+        due_on: date,
+        action_id: UUID | None,
+    ) -> None:
+        self.reminders_sent.append(key)
+
+    @property
+    def last_meeting_held_on(self) -> date | None:
+        return max((m.held_on for m in self.meetings.values() if m.held_on is not None), default=None)

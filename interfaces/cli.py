@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -147,6 +149,37 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return serve(settings, workers=args.workers, host=args.host)
 
 
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    import threading
+
+    from application.readmodels.follow import follow
+
+    app = open_app(settings)
+    if args.rebuild:
+        applied = app.workflow.rebuild()
+        print(f"read models rebuilt from the log: {applied} events")
+    if args.once:
+        applied = app.workflow.catch_up()
+        print(f"read models caught up: {applied} events applied, position {app.workflow.position()}")
+        return 0
+    if args.rebuild:
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    follow(app, stop)
+    app.close()
+    return 0
+
+
+def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    from interfaces import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return scheduler.run(settings, once=args.once)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forebyg", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -164,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the web app (gunicorn; FOREBYG_PORT, default 8000)")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default: by store)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    projections = commands.add_parser("projections", help="keep the read models current (follows new events)")
+    projections.add_argument("--once", action="store_true", help="catch up and exit")
+    projections.add_argument(
+        "--rebuild", action="store_true", help="drop and rebuild every read model from the log"
+    )
+    scheduler = commands.add_parser("scheduler", help="deliver reminders as they fall due")
+    scheduler.add_argument("--once", action="store_true", help="one dispatch, then exit")
     orgs = commands.add_parser("orgs", help="manage organisations").add_subparsers(
         dest="orgs_command", required=True, metavar="ACTION"
     )
@@ -191,6 +231,8 @@ HANDLERS = {
     "demo": cmd_demo,
     "replay": cmd_replay,
     "serve": cmd_serve,
+    "projections": cmd_projections,
+    "scheduler": cmd_scheduler,
     "orgs": cmd_orgs_add,
     "users": cmd_users_add,
 }

@@ -16,6 +16,7 @@ BUSINESS_DATE = {
     "Reviewed": "reviewed_on",
     "Closed": "closed_on",
     "Reopened": "reopened_on",
+    "ReminderSent": "sent_on",
 }
 
 
@@ -42,6 +43,8 @@ def headline(kind: str, d: dict[str, Any], n: int) -> str:
             return f"Action #{n} completed"
         case "ActionCancelled":
             return f"Action #{n} cancelled"
+        case "ReminderSent":
+            return f"Reminder sent: {d['rule']} to {d['recipient_org']} ({d['channel']})"
         case "ReviewScheduled":
             return f"Review scheduled for {d['review_on']}"
         case "Closed":

@@ -11,6 +11,12 @@ from eventsourcing.domain import Aggregate
 from application.readmodels.store import Cursor
 from domain.case import Case
 from domain.forum import Forum
+from domain.values import Action
+
+CASE_COLUMNS = (
+    "case_id, forum_id, status, target_group, referred_by, received_on, open_actions, next_due_on,"
+    " next_review_on, closed_on, closure_reason, version"
+)
 
 
 class CaseBoard:
@@ -28,13 +34,24 @@ class CaseBoard:
             " case_id TEXT PRIMARY KEY, forum_id TEXT NOT NULL, status TEXT NOT NULL,"
             " target_group TEXT NOT NULL, referred_by TEXT NOT NULL, received_on TEXT NOT NULL,"
             " open_actions INTEGER NOT NULL, next_due_on TEXT, next_review_on TEXT,"
-            " closed_on TEXT, closure_reason TEXT, version INTEGER NOT NULL)"
+            " closed_on TEXT, closure_reason TEXT, version INTEGER NOT NULL,"
+            " assessed_on TEXT, last_discussed_on TEXT, post_closure_review_on TEXT)"
+        )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS board_actions ("
+            " action_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, forum_id TEXT NOT NULL,"
+            " kind TEXT NOT NULL, responsible_org TEXT NOT NULL, agreed_on TEXT NOT NULL,"
+            " due_on TEXT NOT NULL, status TEXT NOT NULL, completed_on TEXT, last_event_on TEXT)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS board_actions_forum ON board_actions (forum_id, status, due_on)"
         )
         cursor.execute(
             "CREATE INDEX IF NOT EXISTS board_cases_forum ON board_cases (forum_id, status, received_on)"
         )
 
     def drop_tables(self, cursor: Cursor) -> None:
+        cursor.execute("DROP TABLE IF EXISTS board_actions")
         cursor.execute("DROP TABLE IF EXISTS board_cases")
         cursor.execute("DROP TABLE IF EXISTS board_forums")
 
@@ -52,15 +69,31 @@ class CaseBoard:
             )
         if cases:
             cursor.executemany(
-                "INSERT INTO board_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO board_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (case_id) DO UPDATE SET forum_id = excluded.forum_id,"
                 " status = excluded.status, target_group = excluded.target_group,"
                 " referred_by = excluded.referred_by, received_on = excluded.received_on,"
                 " open_actions = excluded.open_actions, next_due_on = excluded.next_due_on,"
                 " next_review_on = excluded.next_review_on, closed_on = excluded.closed_on,"
-                " closure_reason = excluded.closure_reason, version = excluded.version",
+                " closure_reason = excluded.closure_reason, version = excluded.version,"
+                " assessed_on = excluded.assessed_on, last_discussed_on = excluded.last_discussed_on,"
+                " post_closure_review_on = excluded.post_closure_review_on",
                 cases,
             )
+            actions = [
+                self._action_row(a, action)
+                for a in changed
+                if isinstance(a, Case)
+                for action in a.actions.values()
+            ]
+            if actions:
+                cursor.executemany(
+                    "INSERT INTO board_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (action_id) DO UPDATE SET due_on = excluded.due_on,"
+                    " status = excluded.status, completed_on = excluded.completed_on,"
+                    " last_event_on = excluded.last_event_on, responsible_org = excluded.responsible_org",
+                    actions,
+                )
 
     @staticmethod
     def _forum_row(forum: Forum) -> tuple[Any, ...]:
@@ -93,6 +126,24 @@ class CaseBoard:
             case.closed_on.isoformat() if case.closed_on else None,
             case.closure_reason.value if case.closure_reason else None,
             case.version,
+            case.assessed_on.isoformat() if case.assessed_on else None,
+            max(case.discussed_on).isoformat() if case.discussed_on else None,
+            case.post_closure_review_on.isoformat() if case.post_closure_review_on else None,
+        )
+
+    @staticmethod
+    def _action_row(case: Case, action: Action) -> tuple[Any, ...]:
+        return (
+            str(action.action_id),
+            str(case.id),
+            str(case.forum_id),
+            action.kind.value,
+            action.responsible_org,
+            action.agreed_on.isoformat(),
+            action.due_on.isoformat(),
+            action.status.value,
+            action.completed_on.isoformat() if action.completed_on else None,
+            action.last_event_on.isoformat() if action.last_event_on else None,
         )
 
     # --- queries ---------------------------------------------------------------------
@@ -124,7 +175,7 @@ class CaseBoard:
         if not forum_ids:
             return []
         marks = ", ".join("?" for _ in forum_ids)
-        sql = f"SELECT * FROM board_cases WHERE forum_id IN ({marks})"
+        sql = f"SELECT {CASE_COLUMNS} FROM board_cases WHERE forum_id IN ({marks})"
         params: list[Any] = list(forum_ids)
         if status:
             sql += " AND status = ?"
@@ -147,3 +198,52 @@ class CaseBoard:
             "version",
         )
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    @staticmethod
+    def agenda(cursor: Cursor, forum_id: str, on: str) -> dict[str, list[dict[str, Any]]]:
+        """What the forum's next meeting should take up, as of a business date."""
+
+        def rows(sql: str, params: Sequence[Any], names: Sequence[str]) -> list[dict[str, Any]]:
+            cursor.execute(sql, params)
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        case_names = (
+            "id",
+            "status",
+            "target_group",
+            "received_on",
+            "assessed_on",
+            "last_discussed_on",
+            "next_due_on",
+            "next_review_on",
+        )
+        case_sql = (
+            "SELECT case_id, status, target_group, received_on, assessed_on, last_discussed_on,"
+            " next_due_on, next_review_on FROM board_cases WHERE forum_id = ?"
+        )
+        return {
+            "new_referrals": rows(
+                case_sql + " AND status = 'awaiting_assessment' ORDER BY received_on", (forum_id,), case_names
+            ),
+            "overdue_actions": rows(
+                "SELECT action_id, case_id, kind, responsible_org, due_on, agreed_on FROM board_actions"
+                " WHERE forum_id = ? AND status = 'open' AND due_on < ? ORDER BY due_on",
+                (forum_id, on),
+                ("action_id", "case_id", "kind", "responsible_org", "due_on", "agreed_on"),
+            ),
+            "reviews_due": rows(
+                case_sql + " AND ((next_review_on IS NOT NULL AND next_review_on <= ?)"
+                " OR (status = 'closed' AND post_closure_review_on IS NOT NULL"
+                " AND post_closure_review_on <= ?))"
+                " ORDER BY received_on",
+                (forum_id, on, on),
+                case_names,
+            ),
+            "cases_to_discuss": rows(
+                case_sql
+                + " AND status = 'active' AND (last_discussed_on IS NULL OR last_discussed_on < assessed_on"
+                " OR (next_due_on IS NOT NULL AND next_due_on <= ?)) ORDER BY received_on",
+                (forum_id, on),
+                case_names,
+            ),
+        }

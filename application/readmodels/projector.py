@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from application.accounts import Organisation, UserAccount
 from application.readmodels.store import Cursor, SqlStore
 from domain.case import Case
 from domain.forum import Forum
@@ -34,7 +35,7 @@ def event_topics(*aggregate_classes: type[Aggregate]) -> list[str]:
     return topics
 
 
-WORKFLOW_TOPICS = event_topics(Case, Forum)
+WORKFLOW_TOPICS = event_topics(Case, Forum, Organisation, UserAccount)
 
 
 class ReadModel(Protocol):
@@ -52,33 +53,44 @@ class PositionMovedError(Exception):
 
 
 class Projector:
-    """Keeps one read model up to date with an application's notification log."""
+    """Keeps a group of read models up to date with an application's notification log; they
+    share one tracking position, moved in the same transaction as all their rows."""
 
-    def __init__(self, app: Any, store: SqlStore, model: ReadModel, batch_size: int = 2000) -> None:
-        self.app, self.store, self.model, self.batch_size = app, store, model, batch_size
+    def __init__(
+        self,
+        app: Any,
+        store: SqlStore,
+        models: Sequence[ReadModel],
+        name: str = "workflow",
+        batch_size: int = 2000,
+    ) -> None:
+        self.app, self.store, self.models, self.batch_size = app, store, list(models), batch_size
+        self.name = name
         self._states: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._max_states = 20_000
 
     def create_tables(self) -> None:
         with self.store.transaction() as cursor:
             cursor.execute(TRACKING_DDL)
-            self.model.create_tables(cursor)
+            for model in self.models:
+                model.create_tables(cursor)
             cursor.execute(
                 "INSERT INTO readmodel_tracking (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
-                (self.model.name,),
+                (self.name,),
             )
 
     def rebuild(self) -> int:
         with self.store.transaction() as cursor:
-            self.model.drop_tables(cursor)
-            cursor.execute("DELETE FROM readmodel_tracking WHERE name = ?", (self.model.name,))
+            for model in self.models:
+                model.drop_tables(cursor)
+            cursor.execute("DELETE FROM readmodel_tracking WHERE name = ?", (self.name,))
         self._states.clear()
         self.create_tables()
         return self.catch_up()
 
     def position(self) -> int:
         with self.store.transaction() as cursor:
-            cursor.execute("SELECT position FROM readmodel_tracking WHERE name = ?", (self.model.name,))
+            cursor.execute("SELECT position FROM readmodel_tracking WHERE name = ?", (self.name,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
 
@@ -118,11 +130,13 @@ class Projector:
         with self.store.transaction() as cursor:
             cursor.execute(
                 "UPDATE readmodel_tracking SET position = ? WHERE name = ? AND position = ?",
-                (new_position, self.model.name, position),
+                (new_position, self.name, position),
             )
             if cursor.rowcount != 1:
-                raise PositionMovedError(self.model.name)
-            self.model.apply(cursor, list(changed.values()), events)
+                raise PositionMovedError(self.name)
+            aggregates = list(changed.values())
+            for model in self.models:
+                model.apply(cursor, aggregates, events)
         for aggregate_id, aggregate in changed.items():
             self._states[aggregate_id] = aggregate
             self._states.move_to_end(aggregate_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -28,6 +29,8 @@ class SqlStore(Protocol):
     dialect: str
 
     def transaction(self) -> Any: ...
+
+    def wait_for_change(self, channel: str, timeout: float) -> None: ...
 
     def close(self) -> None: ...
 
@@ -73,6 +76,10 @@ class SQLiteStore:
             finally:
                 cursor.close()
 
+    def wait_for_change(self, channel: str, timeout: float) -> None:
+        """SQLite has no notifications: poll."""
+        time.sleep(min(timeout, 0.2))
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -117,7 +124,7 @@ class PostgresStore:
     def __init__(self, conninfo: dict[str, str], schema: str, max_size: int = 4) -> None:
         from psycopg_pool import ConnectionPool
 
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "dbname": conninfo["POSTGRES_DBNAME"],
             "host": conninfo["POSTGRES_HOST"],
             "port": conninfo["POSTGRES_PORT"],
@@ -126,14 +133,36 @@ class PostgresStore:
             "connect_timeout": int(conninfo.get("POSTGRES_CONNECT_TIMEOUT", "5")),
             "options": f"-c search_path={schema}",
         }
+        self.kwargs: dict[str, Any] = kwargs
         self.pool = ConnectionPool(
             kwargs=kwargs, min_size=0, max_size=max_size, open=True, check=ConnectionPool.check_connection
         )
+        self._listener: Any = None
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             yield _PgCursor(cursor)  # type: ignore[misc]
 
+    def wait_for_change(self, channel: str, timeout: float) -> None:
+        """Block until the event store NOTIFYs a commit on ``channel``, or ``timeout`` passes.
+        A broken connection is dropped and re-made on the next call (the caller catches up
+        anyway, so a notification missed during a restart loses nothing)."""
+        import psycopg
+        from psycopg import sql
+
+        if self._listener is None or self._listener.closed:
+            self._listener = psycopg.connect(**self.kwargs, autocommit=True)
+            self._listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        try:
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                pass
+        except psycopg.OperationalError:
+            self._listener.close()
+            self._listener = None
+            raise
+
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
         self.pool.close()

@@ -40,7 +40,7 @@ def create_app(
     testing: bool = False,
 ) -> Flask:
     """The Flask app for this configuration (by default the process environment)."""
-    from interfaces.web import cases, forums, health, openapi, tokens
+    from interfaces.web import cases, followup, forums, health, openapi, tokens
     from interfaces.web.errors import register_error_handlers
 
     if config is None:
@@ -60,7 +60,7 @@ def create_app(
     app.extensions["forebyg"] = application or build_application(settings)
     app.extensions["settings"] = settings
     register_error_handlers(app)
-    for blueprint in (tokens.bp, forums.bp, cases.bp, health.bp, openapi.bp):
+    for blueprint in (tokens.bp, forums.bp, cases.bp, followup.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

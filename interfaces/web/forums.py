@@ -158,3 +158,14 @@ def record_area_mapping(ctx: Command, body: dict[str, Any], forum_id: UUID) -> R
         caller=ctx.caller,
         idempotency=ctx.idempotency,
     )
+
+
+@route(
+    bp,
+    "/<uuid:forum_id>/agenda",
+    "GET",
+    summary="The next meeting's agenda: new referrals, overdue actions, reviews due, cases to discuss",
+    response=schemas.AgendaResponse,
+)
+def get_agenda(caller: Any, forum_id: UUID) -> Any:
+    return read(forebyg().get_agenda(forum_id, caller=caller), schemas.AgendaResponse)

@@ -1,0 +1,1 @@
+"""Follow-up: reminder rules, the reminders-due read model, and the dispatcher that delivers them."""
