@@ -8,11 +8,11 @@ from datetime import date
 from application.base import ForebygBase, today_in_denmark
 from application.cases import CaseCommands
 from application.forums import ForumCommands
+from application.privacy.keystore import KeyStore
 from application.queries import Queries
 from application.readmodels.board import CaseBoard
 from application.readmodels.directory import Directory
 from application.readmodels.projector import Projector
-from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore
 from application.reminders.model import Inbox, RemindersDue
 from application.reminders.rules import ReminderPolicy
 from application.users import AccountCommands
@@ -44,34 +44,16 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, Queries, ForebygBase
     ) -> None:
         super().__init__(env, clock)
         self.policy = policy or ReminderPolicy()
-        self.read_store = self._construct_read_store()
         self.workflow = Projector(
             self, self.read_store, [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()]
         )
         if self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo") == "eventsourcing.popo":
             self.create_read_models()
 
-    def _construct_read_store(self) -> SqlStore:
-        module = self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo")
-        if module == "eventsourcing.sqlite":
-            return SQLiteStore(self.env.get("SQLITE_DBNAME") or ":memory:")
-        if module == "eventsourcing.postgres":
-            env = {
-                key: self.env.get(key) or ""
-                for key in (
-                    "POSTGRES_DBNAME",
-                    "POSTGRES_HOST",
-                    "POSTGRES_PORT",
-                    "POSTGRES_USER",
-                    "POSTGRES_PASSWORD",
-                    "POSTGRES_CONNECT_TIMEOUT",
-                )
-            }
-            return PostgresStore(env, self.env.get("POSTGRES_SCHEMA") or "public")
-        return SQLiteStore(":memory:")
-
     def create_read_models(self) -> None:
         self.workflow.create_tables()
+        with self.read_store.transaction() as cursor:
+            KeyStore.create_tables(cursor)
 
     def close(self) -> None:
         self.read_store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TypeVar
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recorder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Recorder
 
 from application.errors import (
     CaseNotFoundError,
@@ -21,6 +22,9 @@ from application.errors import (
     StaleVersionError,
     StoreNotReadyError,
 )
+from application.privacy.keystore import KeyStore
+from application.privacy.sealing import SealedAsDict, SealingMapper
+from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore
 from application.receipts import CommandReceipt, Idempotency, Recorded
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -43,6 +47,34 @@ class ForebygBase(Application[UUID]):
         super().__init__(env)
         self.clock = clock
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        # The read-model store and the subject key store come first: the mapper seals and
+        # opens personal fields with per-subject keys.
+        self.read_store = self._construct_read_store()
+        cipher_key = self.env.get("CIPHER_KEY")
+        self.keystore = KeyStore(self.read_store, base64.b64decode(cipher_key) if cipher_key else None)
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=SealingMapper)
+        assert isinstance(mapper, SealingMapper)
+        mapper.keystore = self.keystore
+        return mapper
+
+    def _construct_read_store(self) -> SqlStore:
+        module = self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo")
+        if module == "eventsourcing.sqlite":
+            return SQLiteStore(self.env.get("SQLITE_DBNAME") or ":memory:")
+        if module == "eventsourcing.postgres":
+            keys = (
+                "POSTGRES_DBNAME",
+                "POSTGRES_HOST",
+                "POSTGRES_PORT",
+                "POSTGRES_USER",
+                "POSTGRES_PASSWORD",
+                "POSTGRES_CONNECT_TIMEOUT",
+            )
+            env = {key: self.env.get(key) or "" for key in keys}
+            return PostgresStore(env, self.env.get("POSTGRES_SCHEMA") or "public")
+        return SQLiteStore(":memory:")
+
     def construct_recorder(self) -> Recorder:  # type: ignore[override]
         # A process recorder stores tracking records in the events' transaction (read models).
         return self.factory.process_recorder()
@@ -50,6 +82,7 @@ class ForebygBase(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+        transcoder.register(SealedAsDict())
 
     def check_ready(self) -> None:
         try:

@@ -61,6 +61,7 @@ class CaseCommands(ForebygBase):
             subject=subject,
             case_id=case_id,
         )
+        self.keystore.register(case.id, case.subject_id)
         return self._save(case, idempotency=idempotency, subject_id=case.subject_id)
 
     def assess_case(

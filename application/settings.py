@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ class Settings:
     database_url: str = ""
     secret_key: str = ""
     smtp_url: str = ""
+    store_key: str = ""
     port: int = 8000
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     scheduler_interval_seconds: int = 60
@@ -37,6 +39,7 @@ class Settings:
             database_url=url,
             secret_key=environ.get("FOREBYG_SECRET_KEY", ""),
             smtp_url=environ.get("FOREBYG_SMTP_URL", ""),
+            store_key=_store_key(environ.get("FOREBYG_STORE_KEY", "")),
             port=int(port),
             reminders=_policy(environ),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
@@ -55,6 +58,8 @@ class Settings:
         # Cached aggregates are fast-forwarded from the store on every read, so several
         # workers never serve stale state.
         env = {"CREATE_TABLE": "y" if create_tables else "n", "AGGREGATE_CACHE_MAXSIZE": "5000"}
+        if self.store_key:  # the whole event store encrypted at rest, subject keys wrapped
+            env.update(CIPHER_TOPIC="eventsourcing.cryptography:AESCipher", CIPHER_KEY=self.store_key)
         if not self.uses_postgres:
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
@@ -94,3 +99,15 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"{name}: {raw!r} is not a positive whole number")
     return int(raw)
+
+
+def _store_key(raw: str) -> str:
+    if not raw:
+        return ""
+    try:
+        size = len(base64.b64decode(raw, validate=True))
+    except ValueError:
+        size = 0
+    if size not in (16, 24, 32):
+        raise ConfigurationError("FOREBYG_STORE_KEY: base64 of a 16, 24 or 32-byte AES key is required")
+    return raw

@@ -19,10 +19,12 @@ from domain.errors import (
     InvalidValueError,
     NoReviewDueError,
     OpenActionsError,
+    PersonalDataErasedError,
     ReminderAlreadySentError,
     WrongForumError,
 )
 from domain.values import (
+    ERASED,
     Action,
     ActionKind,
     ActionStatus,
@@ -130,12 +132,20 @@ class Case(Aggregate):
         self.reopened_on: list[date] = []
         self.last_event_on = received_on
         self.reminders_sent: list[str] = []
+        self.erased_on: date | None = None
 
     # --- guards -------------------------------------------------------------------
 
     def check_not_closed(self) -> None:
         if self.status is CaseStatus.CLOSED:
             raise CaseClosedError(f"case {self.id} was closed on {self.closed_on}; reopen it first")
+
+    def check_not_erased(self) -> None:
+        if self.erased_on is not None:
+            raise PersonalDataErasedError(
+                f"the personal data of case {self.id} was erased on {self.erased_on}; "
+                "nothing more that would hold personal data can be recorded on it"
+            )
 
     def check_date(self, on: object, field: str) -> date:
         checked = business_date(on, field)
@@ -174,6 +184,7 @@ class Case(Aggregate):
         wellbeing_and_resilience: object,
         judgement: object,
     ) -> None:
+        self.check_not_erased()
         self.check_not_closed()
         if self.status not in OPEN_STATUSES:
             raise AssessmentNotAllowedError(
@@ -250,6 +261,7 @@ class Case(Aggregate):
         agreed_on: object,
         meeting_id: UUID | None = None,
     ) -> None:
+        self.check_not_erased()
         self.check_not_closed()
         if self.status is not CaseStatus.ACTIVE:
             raise ActionsNotAllowedError(
@@ -306,6 +318,7 @@ class Case(Aggregate):
     def reschedule_action(
         self, action_id: UUID, due_on: object, rescheduled_on: object, reason: object
     ) -> None:
+        self.check_not_erased()
         self.check_not_closed()
         found = self.check_action_open(action_id)
         rescheduled_on = self.check_date(rescheduled_on, "rescheduled_on")
@@ -328,6 +341,7 @@ class Case(Aggregate):
         self.last_event_on = max(self.last_event_on, rescheduled_on)
 
     def complete_action(self, action_id: UUID, completed_on: object, outcome: object) -> None:
+        self.check_not_erased()
         self.check_not_closed()
         found = self.check_action_open(action_id)
         completed_on = self.check_date(completed_on, "completed_on")
@@ -351,6 +365,7 @@ class Case(Aggregate):
         self.last_event_on = max(self.last_event_on, completed_on)
 
     def cancel_action(self, action_id: UUID, cancelled_on: object, reason: object) -> None:
+        self.check_not_erased()
         self.check_not_closed()
         found = self.check_action_open(action_id)
         cancelled_on = self.check_date(cancelled_on, "cancelled_on")
@@ -390,6 +405,7 @@ class Case(Aggregate):
 
     def record_review(self, reviewed_on: object, notes: object) -> None:
         """Record a scheduled review, or the post-closure review of a closed case."""
+        self.check_not_erased()
         reviewed_on = self.check_date(reviewed_on, "reviewed_on")
         if self.status is CaseStatus.CLOSED:
             if self.post_closure_review_on is None:
@@ -420,6 +436,7 @@ class Case(Aggregate):
         summary: object,
         post_closure_review_on: object = None,
     ) -> None:
+        self.check_not_erased()
         self.check_not_closed()
         closed_on = self.check_date(closed_on, "closed_on")
         not_before(closed_on, self.last_event_on, "closed_on", "the case's latest recorded work")
@@ -457,6 +474,7 @@ class Case(Aggregate):
         self.last_event_on = max(self.last_event_on, closed_on)
 
     def reopen(self, reopened_on: object, reason: object) -> None:
+        self.check_not_erased()
         if self.status in OPEN_STATUSES:
             raise CaseNotClosedError(f"case {self.id} is {self.status.value}, not closed")
         reopened_on = self.check_date(reopened_on, "reopened_on")
@@ -511,3 +529,31 @@ class Case(Aggregate):
         action_id: UUID | None,
     ) -> None:
         self.reminders_sent.append(key)
+
+    # --- erasure -------------------------------------------------------------------
+
+    def erase_personal_data(self, erased_on: object, reason: object) -> None:
+        """Record that the subject's personal data was erased (its key destroyed). From now
+        on the case replays with personal fields reading as erased, and refuses anything
+        that would hold personal data; its workflow facts stay for evaluation."""
+        if self.erased_on is not None:
+            return
+        erased_on = business_date(erased_on, "erased_on")
+        self._personal_data_erased(erased_on=erased_on, reason=text(reason, "reason", limit=500))
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, erased_on: date, reason: str) -> None:
+        self.erased_on = erased_on
+        self.subject = Subject(name=ERASED)
+        self.concern = ERASED
+        self.assessment = dict.fromkeys(self.assessment, ERASED)
+        self.closure_summary = ERASED if self.closure_summary else ""
+        self.actions = {
+            key: replace(
+                action,
+                description=ERASED,
+                outcome=ERASED if action.outcome else "",
+                cancel_reason=ERASED if action.cancel_reason else "",
+            )
+            for key, action in self.actions.items()
+        }

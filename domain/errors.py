@@ -90,3 +90,7 @@ class NoReviewDueError(DomainError):
 
 class ReminderAlreadySentError(DomainError):
     """A reminder key is delivered at most once."""
+
+
+class PersonalDataErasedError(DomainError):
+    """The subject's personal data was erased: nothing holding personal data is recorded."""

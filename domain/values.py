@@ -112,6 +112,7 @@ class MeetingStatus(Vocabulary):
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 CPR = re.compile(r"^\d{6}-?\d{4}$")
 MAX_TEXT = 10_000
+ERASED = "[erased]"  # what a personal field reads as once its subject's key is destroyed
 
 
 def org_slug(value: object, field: str) -> str:

@@ -1,0 +1,1 @@
+"""Privacy: per-subject keys with crypto-shredding, the access log, retention."""

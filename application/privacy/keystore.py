@@ -1,0 +1,166 @@
+"""The key store: one AES-256 key per data subject, kept apart from the events.
+
+Destroying a subject's key is erasure ("crypto-shredding"): the events stay, their personal
+fields can no longer be read by anyone. Keys may themselves be wrapped with the store key
+(FOREBYG_STORE_KEY), so a copy of the database alone reveals nothing. Each process caches keys;
+an erasure bumps a generation counter that every process checks before it serves a request or
+a batch, so no cache anywhere outlives an erasure.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from application.readmodels.store import Cursor, SqlStore
+from domain.errors import PersonalDataErasedError
+
+
+class KeyStore:
+    def __init__(self, store: SqlStore, master_key: bytes | None = None) -> None:
+        self.store = store
+        self._master = AESGCM(master_key) if master_key else None
+        self._lock = threading.Lock()
+        self._keys: dict[str, bytes | None] = {}
+        self._subjects: dict[str, str] = {}
+        self._generation: int | None = None
+
+    @staticmethod
+    def create_tables(cursor: Cursor) -> None:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS subject_keys (subject_id TEXT PRIMARY KEY, key TEXT,"
+            " created_at TEXT NOT NULL, erased_at TEXT, erasure_reason TEXT)"
+        )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS case_subjects (case_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL)"
+        )
+        cursor.execute("CREATE INDEX IF NOT EXISTS case_subjects_subject ON case_subjects (subject_id)")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS keystore_generation (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)"
+        )
+        cursor.execute("INSERT INTO keystore_generation (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
+
+    # --- keys ---------------------------------------------------------------------
+
+    def _wrap(self, key: bytes) -> str:
+        if self._master is None:
+            return base64.b64encode(key).decode()
+        nonce = os.urandom(12)
+        return "w:" + base64.b64encode(nonce + self._master.encrypt(nonce, key, b"subject-key")).decode()
+
+    def _unwrap(self, stored: str) -> bytes:
+        if not stored.startswith("w:"):
+            return base64.b64decode(stored)
+        if self._master is None:
+            raise RuntimeError("subject keys are wrapped: FOREBYG_STORE_KEY is required")
+        raw = base64.b64decode(stored[2:])
+        key: bytes = self._master.decrypt(raw[:12], raw[12:], b"subject-key")
+        return key
+
+    def register(self, case_id: UUID, subject_id: UUID) -> None:
+        """Give a new subject a key and tie the case to it; refused for an erased subject."""
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "SELECT key, erased_at FROM subject_keys WHERE subject_id = ?", (str(subject_id),)
+            )
+            row = cursor.fetchone()
+            if row is not None and row[1] is not None:
+                raise PersonalDataErasedError(f"subject {subject_id} was erased; no new personal data")
+            if row is None:
+                cursor.execute(
+                    "INSERT INTO subject_keys (subject_id, key, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (subject_id) DO NOTHING",
+                    (str(subject_id), self._wrap(AESGCM.generate_key(256)), _now()),
+                )
+            cursor.execute(
+                "INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING",
+                (str(case_id), str(subject_id)),
+            )
+        with self._lock:
+            self._subjects[str(case_id)] = str(subject_id)
+
+    def subject_of(self, case_id: UUID) -> str | None:
+        found = self._subjects.get(str(case_id))
+        if found is None:
+            with self.store.transaction() as cursor:
+                cursor.execute("SELECT subject_id FROM case_subjects WHERE case_id = ?", (str(case_id),))
+                row = cursor.fetchone()
+            if row is None:
+                return None
+            found = str(row[0])
+            with self._lock:
+                self._subjects[str(case_id)] = found
+        return found
+
+    def key(self, subject_id: str) -> bytes | None:
+        """The subject's key, or None once erased."""
+        with self._lock:
+            if subject_id in self._keys:
+                return self._keys[subject_id]
+        with self.store.transaction() as cursor:
+            cursor.execute("SELECT key FROM subject_keys WHERE subject_id = ?", (subject_id,))
+            row = cursor.fetchone()
+        key = self._unwrap(row[0]) if row is not None and row[0] is not None else None
+        with self._lock:
+            self._keys[subject_id] = key
+        return key
+
+    def refresh(self) -> None:
+        """Forget cached keys if any process erased a subject since we last looked."""
+        with self.store.transaction() as cursor:
+            cursor.execute("SELECT n FROM keystore_generation WHERE id = 1")
+            row = cursor.fetchone()
+        generation = int(row[0]) if row else 0
+        with self._lock:
+            if generation != self._generation:
+                self._keys.clear()
+                self._generation = generation
+
+    # --- erasure -------------------------------------------------------------------
+
+    def cases_of(self, subject_id: UUID) -> list[UUID]:
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id", (str(subject_id),)
+            )
+            return [UUID(row[0]) for row in cursor.fetchall()]
+
+    def destroy(self, subject_id: UUID, reason: str) -> bool:
+        """Destroy the subject's key; True if this call destroyed it, False if already gone."""
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "UPDATE subject_keys SET key = NULL, erased_at = ?, erasure_reason = ?"
+                " WHERE subject_id = ? AND erased_at IS NULL",
+                (_now(), reason, str(subject_id)),
+            )
+            destroyed = bool(cursor.rowcount == 1)
+            cursor.execute("UPDATE keystore_generation SET n = n + 1 WHERE id = 1")
+        with self._lock:
+            self._keys[str(subject_id)] = None
+        return destroyed
+
+    def status(self, subject_id: UUID) -> dict[str, Any] | None:
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "SELECT created_at, erased_at, erasure_reason FROM subject_keys WHERE subject_id = ?",
+                (str(subject_id),),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return {
+            "subject_id": str(subject_id),
+            "created_at": row[0],
+            "erased_at": row[1],
+            "erasure_reason": row[2],
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

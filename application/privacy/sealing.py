@@ -1,0 +1,123 @@
+"""Sealing personal fields into events with the subject's key, and opening them again.
+
+Only the fields that `domain.case.PERSONAL_FIELDS` declares are sealed (and, in a Case
+snapshot, the attributes holding them); dates, categories and organisations stay readable for
+the workflow and for evaluation. A sealed field whose key was destroyed opens as erased.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
+from eventsourcing.utils import get_topic
+
+from application.privacy.keystore import KeyStore
+from domain.case import PERSONAL_FIELDS, Case
+from domain.errors import PersonalDataErasedError
+from domain.values import ERASED, Subject
+
+CASE_TOPIC = get_topic(Case)
+CASE_TOPIC_PREFIX = CASE_TOPIC + "."
+SNAPSHOT_PERSONAL_STATE = ("subject", "concern", "assessment", "closure_summary", "actions")
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A personal value encrypted with its subject's key."""
+
+    subject_id: str
+    tag: str  # what it opens as when erased: "subject", "text" or "value"
+    blob: str
+
+
+class SealedAsDict(Transcoding):
+    type = Sealed
+    name = "forebyg.sealed"
+
+    def encode(self, obj: Sealed) -> dict[str, str]:
+        return {"s": obj.subject_id, "t": obj.tag, "b": obj.blob}
+
+    def decode(self, data: dict[str, str]) -> Sealed:
+        return Sealed(subject_id=data["s"], tag=data["t"], blob=data["b"])
+
+
+class SealingMapper(Mapper[UUID]):
+    keystore: KeyStore
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        topic = get_topic(type(domain_event))
+        state = dict(vars(domain_event))
+        if state.get("topic") == CASE_TOPIC and isinstance(state.get("state"), dict):
+            name = "Snapshot"
+        elif topic.startswith(CASE_TOPIC_PREFIX):
+            name = topic[len(CASE_TOPIC_PREFIX) :]
+        else:
+            return super().to_stored_event(domain_event)
+        if name == "Snapshot":
+            fields: tuple[str, ...] = SNAPSHOT_PERSONAL_STATE
+            target = dict(state["state"])
+        else:
+            fields = tuple(PERSONAL_FIELDS.get(name, ()))
+            target = state
+        if not fields:
+            return super().to_stored_event(domain_event)
+        case_id = domain_event.originator_id
+        subject_id = self.keystore.subject_of(case_id)
+        key = self.keystore.key(subject_id) if subject_id else None
+        if subject_id is None or key is None:
+            raise PersonalDataErasedError(
+                f"no key for the subject of case {case_id}: personal data not recorded"
+            )
+        for field in fields:
+            if field in target:
+                target[field] = self._seal(key, subject_id, case_id, field, target[field])
+        if name == "Snapshot":
+            state["state"] = target
+        sealed_event = object.__new__(type(domain_event))
+        object.__setattr__(sealed_event, "__dict__", state)
+        return super().to_stored_event(sealed_event)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        state = vars(event)
+        if state.get("topic") == CASE_TOPIC and isinstance(state.get("state"), dict):
+            target = state["state"]
+        elif stored_event.topic.startswith(CASE_TOPIC_PREFIX):
+            target = state
+        else:
+            return event
+        for field, value in list(target.items()):
+            if isinstance(value, Sealed):
+                target[field] = self._open(value, event.originator_id, field)
+        return event
+
+    def _seal(self, key: bytes, subject_id: str, case_id: UUID, field: str, value: Any) -> Sealed:
+        tag = "subject" if isinstance(value, Subject) else "text" if isinstance(value, str) else "value"
+        nonce = os.urandom(12)
+        plaintext = self.transcoder.encode({"v": value})
+        ciphertext = AESGCM(key).encrypt(nonce, plaintext, f"{case_id}:{field}".encode())
+        return Sealed(subject_id=subject_id, tag=tag, blob=base64.b64encode(nonce + ciphertext).decode())
+
+    def _open(self, sealed: Sealed, case_id: UUID, field: str) -> Any:
+        key = self.keystore.key(sealed.subject_id)
+        if key is not None:
+            raw = base64.b64decode(sealed.blob)
+            try:
+                plaintext = AESGCM(key).decrypt(raw[:12], raw[12:], f"{case_id}:{field}".encode())
+            except InvalidTag:
+                pass
+            else:
+                return self.transcoder.decode(plaintext)["v"]
+        if sealed.tag == "subject":
+            return Subject(name=ERASED)
+        if sealed.tag == "text":
+            return ERASED
+        raise PersonalDataErasedError(f"case {case_id}: {field} was erased")
