@@ -66,9 +66,7 @@ class KeyStore:
     def register(self, case_id: UUID, subject_id: UUID) -> None:
         """Give a new subject a key and tie the case to it; refused for an erased subject."""
         with self.store.transaction() as cursor:
-            cursor.execute(
-                "SELECT key, erased_at FROM subject_keys WHERE subject_id = ?", (str(subject_id),)
-            )
+            cursor.execute("SELECT key, erased_at FROM subject_keys WHERE subject_id = ?", (str(subject_id),))
             row = cursor.fetchone()
             if row is not None and row[1] is not None:
                 raise PersonalDataErasedError(f"subject {subject_id} was erased; no new personal data")
@@ -79,7 +77,8 @@ class KeyStore:
                     (str(subject_id), self._wrap(AESGCM.generate_key(256)), _now()),
                 )
             cursor.execute(
-                "INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING",
+                "INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)"
+                " ON CONFLICT (case_id) DO NOTHING",
                 (str(case_id), str(subject_id)),
             )
         with self._lock:
