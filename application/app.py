@@ -8,7 +8,10 @@ from datetime import date
 from application.base import ForebygBase, today_in_denmark
 from application.cases import CaseCommands
 from application.forums import ForumCommands
+from application.privacy.accesslog import AccessLog
 from application.privacy.keystore import KeyStore
+from application.privacy.retention import RetentionPolicy
+from application.privacy.service import PrivacyCommands
 from application.queries import Queries
 from application.readmodels.board import CaseBoard
 from application.readmodels.directory import Directory
@@ -22,7 +25,7 @@ from domain.forum import Forum
 __all__ = ["Forebyg", "today_in_denmark"]
 
 
-class Forebyg(ForumCommands, CaseCommands, AccountCommands, Queries, ForebygBase):
+class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Queries, ForebygBase):
     """Collaboration forums and their cases, event-sourced.
 
     Every command is get → check access → call → save; the rules live in the aggregates.
@@ -41,9 +44,12 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, Queries, ForebygBase
         env: dict[str, str] | None = None,
         clock: Callable[[], date] = today_in_denmark,
         policy: ReminderPolicy | None = None,
+        retention_policy: RetentionPolicy | None = None,
     ) -> None:
         super().__init__(env, clock)
         self.policy = policy or ReminderPolicy()
+        self.retention_policy = retention_policy or RetentionPolicy()
+        self.access_log = AccessLog(self.read_store)
         self.workflow = Projector(
             self, self.read_store, [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()]
         )
@@ -54,6 +60,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, Queries, ForebygBase
         self.workflow.create_tables()
         with self.read_store.transaction() as cursor:
             KeyStore.create_tables(cursor)
+            self.access_log.create_tables(cursor)
 
     def close(self) -> None:
         self.read_store.close()

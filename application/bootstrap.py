@@ -13,7 +13,12 @@ def build_application(settings: Settings, clock: Callable[[], date] = today_in_d
     """The application for this configuration. Creates no tables: see `migrate`."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Forebyg(env=settings.persistence_env(create_tables=False), clock=clock, policy=settings.reminders)
+    return Forebyg(
+        env=settings.persistence_env(create_tables=False),
+        clock=clock,
+        policy=settings.reminders,
+        retention_policy=settings.retention,
+    )
 
 
 def migrate(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 from application import access, presenters
 from application.accounts import Caller
 from application.base import ForebygBase
+from application.privacy.accesslog import AccessLog
 from application.readmodels.board import CaseBoard
 from application.readmodels.projector import Projector
 from application.readmodels.store import SqlStore
@@ -26,13 +27,51 @@ def _pseudonymous(caller: Caller | None, view: dict[str, Any]) -> dict[str, Any]
 class Queries(ForebygBase):
     read_store: SqlStore
     workflow: Projector
+    access_log: AccessLog
+
+    def log_personal_read(
+        self, case: Case, purpose: str, caller: Caller | None, operator: str = "system", kind: str = "read"
+    ) -> None:
+        if caller is None:
+            username, org, role = operator, "-", "operator"
+        else:
+            username, org, role = caller.username, caller.org, caller.role.value
+        self.access_log.record(
+            username=username,
+            org=org,
+            role=role,
+            kind=kind,
+            purpose=purpose,
+            case_id=case.id,
+            subject_id=case.subject_id,
+            legal_basis=case.legal_basis.value,
+        )
+
+    def _personal(
+        self, case: Case, caller: Caller | None, include_personal: bool, purpose: str | None, operator: str
+    ) -> bool:
+        """Personal data only with a stated purpose (or, for the system itself, on request),
+        only for roles allowed to see it; every such read by a person is logged."""
+        if caller is None:
+            wanted = include_personal or bool(purpose)
+        else:
+            wanted = bool(purpose) and access.may_read_personal(caller)
+        if wanted and (caller is not None or purpose):
+            self.log_personal_read(case, purpose or "(not stated)", caller, operator)
+        return wanted
 
     def get_case(
-        self, case_id: UUID, *, include_personal: bool = False, caller: Caller | None = None
+        self,
+        case_id: UUID,
+        *,
+        include_personal: bool = False,
+        purpose: str | None = None,
+        caller: Caller | None = None,
+        operator: str = "system",
     ) -> dict[str, Any]:
         case = self._case(case_id)
         access.check_case(caller, case, self._forum(case.forum_id))
-        personal = include_personal and access.may_read_personal(caller)
+        personal = self._personal(case, caller, include_personal, purpose, operator)
         return _pseudonymous(caller, presenters.case_view(case, include_personal=personal))
 
     def get_forum(self, forum_id: UUID, *, caller: Caller | None = None) -> dict[str, Any]:
@@ -46,13 +85,15 @@ class Queries(ForebygBase):
         *,
         as_of: datetime | None = None,
         include_personal: bool = False,
+        purpose: str | None = None,
         caller: Caller | None = None,
+        operator: str = "system",
     ) -> list[dict[str, Any]]:
         """The case's events in order, with business dates and recorded instants;
         with ``as_of``, only what had been recorded by that instant."""
         case = self._case(case_id)
         access.check_case(caller, case, self._forum(case.forum_id))
-        personal = include_personal and access.may_read_personal(caller)
+        personal = self._personal(case, caller, include_personal, purpose, operator)
         entries = []
         for event in self.events.get(case_id):
             if as_of is not None and event.timestamp > as_of:  # type: ignore[attr-defined]
@@ -70,7 +111,8 @@ class Queries(ForebygBase):
         include_personal: bool = False,
         caller: Caller | None = None,
     ) -> dict[str, Any] | None:
-        """The case as the forum knew it at an instant; None if not yet referred then."""
+        """The case as the forum knew it at an instant; None if not yet referred then.
+        (Personal data here only for callers who already stated a purpose for the history.)"""
         current = self._case(case_id)
         access.check_case(caller, current, self._forum(current.forum_id))
         case: Case | None = None

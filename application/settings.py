@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from application.errors import ConfigurationError
+from application.privacy.retention import RetentionPolicy
 from application.reminders.rules import ReminderPolicy
 
 
@@ -21,6 +22,7 @@ class Settings:
     store_key: str = ""
     port: int = 8000
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     scheduler_interval_seconds: int = 60
 
     @classmethod
@@ -42,6 +44,7 @@ class Settings:
             store_key=_store_key(environ.get("FOREBYG_STORE_KEY", "")),
             port=int(port),
             reminders=_policy(environ),
+            retention=_retention(environ),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
         )
 
@@ -111,3 +114,10 @@ def _store_key(raw: str) -> str:
     if size not in (16, 24, 32):
         raise ConfigurationError("FOREBYG_STORE_KEY: base64 of a 16, 24 or 32-byte AES key is required")
     return raw
+
+
+def _retention(environ: Mapping[str, str]) -> RetentionPolicy:
+    try:
+        return RetentionPolicy.from_environ(environ)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import signal
@@ -116,11 +117,12 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     as_of = parse_instant(args.as_of) if args.as_of else None
     app = open_app(settings)
     personal = bool(args.purpose)
-    history = app.get_case_history(case_id, as_of=as_of, include_personal=personal)
+    operator = f"cli:{getpass.getuser()}"
+    history = app.get_case_history(case_id, as_of=as_of, purpose=args.purpose, operator=operator)
     if not history:
         print(f"Case {case_id} had not been referred by {as_of.isoformat() if as_of else 'now'}.")
         return 0
-    case = app.get_case_as_of(case_id, as_of) if as_of else app.get_case(case_id)
+    case = app.get_case_as_of(case_id, as_of) if as_of else app.get_case(case_id, operator=operator)
     assert case is not None
     print(timeline.render(case, history, personal=personal))
     return 0

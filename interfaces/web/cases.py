@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from uuid import UUID
 
@@ -16,15 +15,6 @@ from interfaces.web.api import Command, forebyg, route
 from interfaces.web.reads import read
 
 bp = Blueprint("cases", __name__, url_prefix="/api/cases")
-log = logging.getLogger("forebyg.access")
-
-
-def _purpose(caller: Caller, case_id: UUID, query: dict[str, Any]) -> bool:
-    purpose = query.get("purpose")
-    if purpose and caller.sees_personal_data:
-        log.info("personal data read: user=%s org=%s case=%s", caller.username, caller.org, case_id)
-        return True
-    return False
 
 
 @route(
@@ -77,8 +67,7 @@ def list_cases(caller: Caller, query: dict[str, Any]) -> Any:
     etag_header=True,
 )
 def get_case(caller: Caller, query: dict[str, Any], case_id: UUID) -> Any:
-    personal = _purpose(caller, case_id, query)
-    return read(forebyg().get_case(case_id, include_personal=personal, caller=caller), schemas.CaseResponse)
+    return read(forebyg().get_case(case_id, purpose=query["purpose"], caller=caller), schemas.CaseResponse)
 
 
 @route(
@@ -91,9 +80,8 @@ def get_case(caller: Caller, query: dict[str, Any], case_id: UUID) -> Any:
     etag_header=True,
 )
 def get_history(caller: Caller, query: dict[str, Any], case_id: UUID) -> Any:
-    personal = _purpose(caller, case_id, query)
     events = forebyg().get_case_history(
-        case_id, as_of=query["as_of"], include_personal=personal, caller=caller
+        case_id, as_of=query["as_of"], purpose=query["purpose"], caller=caller
     )
     version = events[-1]["version"] if events else 0
     return read({"id": case_id, "version": version, "events": events}, schemas.HistoryResponse)

@@ -1,0 +1,85 @@
+"""The access log: who read a case's personal data (or exported data), which organisation,
+when and why. Append-only: the database itself refuses to update or delete its rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from application.readmodels.store import Cursor, SqlStore
+
+COLUMNS = ("id", "at", "username", "org", "role", "kind", "case_id", "subject_id", "purpose", "legal_basis")
+
+SQLITE_GUARDS = (
+    "CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log"
+    " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log"
+    " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END",
+)
+POSTGRES_GUARDS = (
+    "CREATE OR REPLACE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN RAISE EXCEPTION 'the access log is append-only'; END $$",
+    "CREATE OR REPLACE TRIGGER access_log_no_change BEFORE UPDATE OR DELETE ON access_log"
+    " FOR EACH ROW EXECUTE FUNCTION access_log_append_only()",
+    "CREATE OR REPLACE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only()",
+)
+
+
+class AccessLog:
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    def create_tables(self, cursor: Cursor) -> None:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS access_log (id TEXT PRIMARY KEY, at TEXT NOT NULL,"
+            " username TEXT NOT NULL, org TEXT NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL,"
+            " case_id TEXT, subject_id TEXT, purpose TEXT NOT NULL, legal_basis TEXT)"
+        )
+        cursor.execute("CREATE INDEX IF NOT EXISTS access_log_case ON access_log (case_id, at)")
+        cursor.execute("CREATE INDEX IF NOT EXISTS access_log_subject ON access_log (subject_id, at)")
+        for statement in POSTGRES_GUARDS if self.store.dialect == "postgres" else SQLITE_GUARDS:
+            cursor.execute(statement)
+
+    def record(
+        self,
+        *,
+        username: str,
+        org: str,
+        role: str,
+        kind: str,
+        purpose: str,
+        case_id: UUID | None = None,
+        subject_id: UUID | str | None = None,
+        legal_basis: str | None = None,
+    ) -> None:
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                f"INSERT INTO access_log ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(uuid4()),
+                    datetime.now(UTC).isoformat(),
+                    username,
+                    org,
+                    role,
+                    kind,
+                    str(case_id) if case_id else None,
+                    str(subject_id) if subject_id else None,
+                    purpose,
+                    legal_basis,
+                ),
+            )
+
+    def for_case(self, case_id: UUID) -> list[dict[str, Any]]:
+        return self._select("case_id = ?", str(case_id))
+
+    def for_subject(self, subject_id: UUID) -> list[dict[str, Any]]:
+        return self._select("subject_id = ?", str(subject_id))
+
+    def _select(self, where: str, value: str) -> list[dict[str, Any]]:
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM access_log WHERE {where} ORDER BY at, id", (value,)
+            )
+            return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]

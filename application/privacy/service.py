@@ -1,0 +1,141 @@
+"""Privacy commands and queries: erasure (crypto-shredding), retention, the access log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from application import access
+from application.accounts import Caller
+from application.base import ForebygBase
+from application.errors import ConflictError, NotFoundError
+from application.privacy import retention
+from application.privacy.accesslog import AccessLog
+from application.receipts import Recorded
+from domain.values import Role
+
+
+class SubjectNotFoundError(NotFoundError):
+    pass
+
+
+class PrivacyCommands(ForebygBase):
+    access_log: AccessLog
+    retention_policy: retention.RetentionPolicy
+
+    def erase_subject(
+        self,
+        subject_id: UUID,
+        *,
+        reason: object,
+        on: date | None = None,
+        caller: Caller | None = None,
+        operator: str = "system",
+    ) -> Recorded:
+        """Destroy the subject's key and record ``PersonalDataErased`` on each of its cases.
+        Idempotent: erasing again completes whatever an interrupted erasure left."""
+        access.check_role(caller, Role.DPO)
+        if not isinstance(reason, str) or not reason.strip():
+            from domain.errors import InvalidValueError
+
+            raise InvalidValueError("reason", "the legal reason for the erasure is required")
+        case_ids = self.keystore.cases_of(subject_id)
+        if not case_ids:
+            raise SubjectNotFoundError(f"subject {subject_id} not found")
+        self.forget_snapshots(case_ids)
+        self.keystore.destroy(subject_id, reason.strip())
+        erased_on = on or self.clock()
+        for _attempt in range(5):
+            cases = [self._case(case_id) for case_id in case_ids]
+            for case in cases:
+                case.erase_personal_data(erased_on, reason)
+            try:
+                self.save(*cases)
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise ConflictError("the subject's cases kept changing; retry the erasure")
+        self.forget_snapshots(case_ids)
+        if self.repository.cache is not None:
+            for case_id in case_ids:
+                self.repository.cache.put(case_id, None)
+        username = caller.username if caller else operator
+        self.access_log.record(
+            username=username,
+            org=caller.org if caller else "-",
+            role=caller.role.value if caller else "operator",
+            kind="erasure",
+            purpose=reason.strip(),
+            subject_id=subject_id,
+        )
+        return Recorded(id=subject_id, version=len(case_ids))
+
+    def forget_snapshots(self, case_ids: Sequence[UUID]) -> None:
+        """Snapshots are a cache of state: those of an erased subject's cases are deleted."""
+        if self.snapshots is None:
+            return
+        recorder: Any = self.snapshots.recorder
+        ids = [str(case_id) for case_id in case_ids]
+        if hasattr(recorder, "_stored_events_index"):  # in-memory
+            for case_id in ids:
+                recorder._stored_events_index[case_id] = {}
+            return
+        table = recorder.events_table_name
+        if type(recorder).__module__.endswith("postgres"):
+            from psycopg import sql
+
+            with recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    sql.SQL("DELETE FROM {}.{} WHERE originator_id = ANY(%s::uuid[])").format(
+                        sql.Identifier(recorder.datastore.schema), sql.Identifier(table)
+                    ),
+                    (ids,),
+                )
+        else:
+            with recorder.datastore.transaction(commit=True) as cursor:
+                cursor.executemany(f"DELETE FROM {table} WHERE originator_id = ?", [(i,) for i in ids])
+
+    def get_access_log(self, case_id: UUID, *, caller: Caller | None = None) -> list[dict[str, Any]]:
+        """Who read the case's personal data, when and why (the DPO's view)."""
+        access.check_role(caller, Role.DPO)
+        self._case(case_id)
+        return self.access_log.for_case(case_id)
+
+    def get_access_report(self, subject_id: UUID, *, caller: Caller | None = None) -> dict[str, Any]:
+        """A subject's access report: every case about them and who looked at it, and why."""
+        access.check_role(caller, Role.DPO)
+        status = self.keystore.status(subject_id)
+        if status is None:
+            raise SubjectNotFoundError(f"subject {subject_id} not found")
+        return {
+            **status,
+            "case_ids": [str(c) for c in self.keystore.cases_of(subject_id)],
+            "accesses": self.access_log.for_subject(subject_id),
+        }
+
+    def retention_schedule(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
+        """Subjects whose cases are all closed, and when their personal data will be erased."""
+        access.check_role(caller, Role.DPO)
+        self.workflow.catch_up()  # type: ignore[attr-defined]
+        with self.read_store.transaction() as cursor:
+            return retention.schedule(cursor, self.retention_policy)
+
+    def apply_retention(self, on: date | None = None) -> list[str]:
+        """Erase every subject whose retention period has run out (the scheduler's job)."""
+        day = on or self.clock()
+        erased = []
+        for entry in self.retention_schedule():
+            if entry["erase_on"] <= day.isoformat():
+                self.erase_subject(
+                    UUID(entry["subject_id"]),
+                    on=day,
+                    operator="retention",
+                    reason=f"retention period ran out on {entry['erase_on']}",
+                )
+                erased.append(entry["subject_id"])
+        return erased
