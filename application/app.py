@@ -18,6 +18,7 @@ from application.readmodels.directory import Directory
 from application.readmodels.projector import Projector
 from application.reminders.model import Inbox, RemindersDue
 from application.reminders.rules import ReminderPolicy
+from application.sessions import SessionPolicy, SessionStore
 from application.users import AccountCommands
 from domain.case import Case
 from domain.forum import Forum
@@ -45,11 +46,13 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
         clock: Callable[[], date] = today_in_denmark,
         policy: ReminderPolicy | None = None,
         retention_policy: RetentionPolicy | None = None,
+        session_policy: SessionPolicy | None = None,
     ) -> None:
         super().__init__(env, clock)
         self.policy = policy or ReminderPolicy()
         self.retention_policy = retention_policy or RetentionPolicy()
         self.access_log = AccessLog(self.read_store)
+        self.sessions = SessionStore(self.read_store, session_policy or SessionPolicy())
         self.workflow = Projector(
             self, self.read_store, [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()]
         )
@@ -61,6 +64,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
         with self.read_store.transaction() as cursor:
             KeyStore.create_tables(cursor)
             self.access_log.create_tables(cursor)
+            SessionStore.create_tables(cursor)
 
     def close(self) -> None:
         self.read_store.close()

@@ -18,6 +18,7 @@ def build_application(settings: Settings, clock: Callable[[], date] = today_in_d
         clock=clock,
         policy=settings.reminders,
         retention_policy=settings.retention,
+        session_policy=settings.sessions,
     )
 
 

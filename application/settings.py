@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from application.errors import ConfigurationError
 from application.privacy.retention import RetentionPolicy
 from application.reminders.rules import ReminderPolicy
+from application.sessions import SessionPolicy
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Settings:
     port: int = 8000
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
 
     @classmethod
@@ -45,6 +48,12 @@ class Settings:
             port=int(port),
             reminders=_policy(environ),
             retention=_retention(environ),
+            sessions=SessionPolicy(
+                idle_seconds=_positive(environ, "FOREBYG_SESSION_IDLE_SECONDS", 30 * 60),
+                absolute_seconds=_positive(environ, "FOREBYG_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
+                max_failures_per_user=_positive(environ, "FOREBYG_LOGIN_MAX_FAILURES", 5),
+            ),
+            behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
         )
 

@@ -21,6 +21,7 @@ from application.accounts import (
 )
 from application.base import ForebygBase
 from application.errors import AlreadyExistsError, AuthenticationError, NotFoundError
+from application.sessions import SessionExpiredError, SessionStore
 from domain.errors import InvalidValueError
 
 # Verifying against a dummy hash when the user is unknown keeps the timing the same.
@@ -28,6 +29,8 @@ _DUMMY_HASH = HASHER.hash("not-a-real-password-0000")
 
 
 class AccountCommands(ForebygBase):
+    sessions: SessionStore
+
     def add_organisation(self, slug: object, *, name: object, kind: object, email: object = None) -> UUID:
         org = Organisation.register(slug, name, kind, email)
         try:
@@ -61,6 +64,32 @@ class AccountCommands(ForebygBase):
         if not isinstance(org, Organisation):
             return None
         return {"slug": org.slug, "name": org.name, "kind": org.kind.value, "email": org.email}
+
+    def sign_in(self, username: object, password: object, address: str) -> tuple[str, float, Caller]:
+        """Open a session for these credentials: answers the token, its absolute expiry (epoch
+        seconds) and the caller. Refused while too many attempts failed, across all workers."""
+        name = username if isinstance(username, str) else ""
+        self.sessions.check_throttle(name, address)
+        try:
+            caller = self.authenticate(username, password)
+        except AuthenticationError:
+            self.sessions.record_failure(name, address)
+            raise
+        self.sessions.clear_failures(name)
+        token, expires_at = self.sessions.open(caller.user_id)
+        return token, expires_at, caller
+
+    def caller_for_session(self, token: str) -> Caller:
+        """The caller whose live session this is; caches forget any erased subject's key."""
+        session = self.sessions.resolve(token)
+        self.keystore.observe_generation(session.erasure_generation)
+        try:
+            return self.get_caller(session.user_id)
+        except NotFoundError:
+            raise SessionExpiredError("the account no longer exists or was deactivated") from None
+
+    def sign_out(self, token: str) -> None:
+        self.sessions.end(token)
 
     def get_caller_by_username(self, username: str) -> Caller | None:
         user = self._account(user_id(username))

@@ -182,6 +182,17 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     return scheduler.run(settings, once=args.once)
 
 
+def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
+    subject_id = parse_uuid(args.subject_id, "SUBJECT_ID")
+    app = open_app(settings)
+    recorded = app.erase_subject(subject_id, reason=args.reason, operator=f"cli:{getpass.getuser()}")
+    print(
+        f"Subject {subject_id} erased: its key is destroyed; {recorded.version} case(s) now replay "
+        "with personal fields reading as erased."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forebyg", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -203,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     projections.add_argument("--once", action="store_true", help="catch up and exit")
     projections.add_argument(
         "--rebuild", action="store_true", help="drop and rebuild every read model from the log"
+    )
+    erase = commands.add_parser("erase", help="erase a data subject's personal data (crypto-shredding)")
+    erase.add_argument("subject_id", metavar="SUBJECT_ID")
+    erase.add_argument(
+        "--reason",
+        default="erasure requested by the data-protection officer",
+        help="the legal reason, recorded with the erasure",
     )
     scheduler = commands.add_parser("scheduler", help="deliver reminders as they fall due")
     scheduler.add_argument("--once", action="store_true", help="one dispatch, then exit")
@@ -235,6 +253,7 @@ HANDLERS = {
     "serve": cmd_serve,
     "projections": cmd_projections,
     "scheduler": cmd_scheduler,
+    "erase": cmd_erase,
     "orgs": cmd_orgs_add,
     "users": cmd_users_add,
 }

@@ -127,9 +127,13 @@ def run(settings: Settings, *, once: bool) -> int:
             return
         standing_by.clear()
         try:
+            app.keystore.refresh()
             report = dispatcher.dispatch()
             if report.delivered:
                 log.info("scheduler: delivered %d reminder(s)", len(report.delivered))
+            erased = app.apply_retention()
+            if erased:
+                log.info("scheduler: retention erased %d subject(s)", len(erased))
         except Exception:  # a database outage: the next tick retries, nothing is lost
             log.exception("scheduler: dispatch failed; retrying at the next tick")
 

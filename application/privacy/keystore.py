@@ -115,7 +115,9 @@ class KeyStore:
         with self.store.transaction() as cursor:
             cursor.execute("SELECT n FROM keystore_generation WHERE id = 1")
             row = cursor.fetchone()
-        generation = int(row[0]) if row else 0
+        self.observe_generation(int(row[0]) if row else 0)
+
+    def observe_generation(self, generation: int) -> None:
         with self._lock:
             if generation != self._generation:
                 self._keys.clear()

@@ -97,6 +97,7 @@ class Projector:
     def catch_up(self) -> int:
         """Apply everything recorded so far; answers how many events were applied."""
         applied = 0
+        self.app.keystore.refresh()  # never fold with a key another process has destroyed
         position = self.position()
         last = self.app.recorder.max_notification_id() or 0
         while position < last:

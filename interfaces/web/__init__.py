@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from application.app import Forebyg
 from application.bootstrap import build_application
@@ -40,7 +41,7 @@ def create_app(
     testing: bool = False,
 ) -> Flask:
     """The Flask app for this configuration (by default the process environment)."""
-    from interfaces.web import cases, followup, forums, health, openapi, tokens
+    from interfaces.web import cases, followup, forums, health, openapi, privacy, tokens
     from interfaces.web.errors import register_error_handlers
 
     if config is None:
@@ -55,19 +56,31 @@ def create_app(
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="__Host-forebyg",
+        PERMANENT_SESSION_LIFETIME=settings.sessions.absolute_seconds,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["forebyg"] = application or build_application(settings)
     app.extensions["settings"] = settings
     register_error_handlers(app)
-    for blueprint in (tokens.bp, forums.bp, cases.bp, followup.bp, health.bp, openapi.bp):
+    for blueprint in (tokens.bp, forums.bp, cases.bp, followup.bp, privacy.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
+
+    if settings.behind_tls_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response
 
     return app

@@ -18,6 +18,7 @@ from application.errors import (
     StaleVersionError,
     StoreNotReadyError,
 )
+from application.sessions import SessionExpiredError, TooManyAttemptsError
 from domain.errors import DomainError, InvalidValueError
 
 PROBLEM = "application/problem+json"
@@ -82,6 +83,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AuthenticationError)
     def unauthorized(error: Exception) -> Response:
         return problem(401, "Not signed in", str(error) or "A valid bearer token is required.")
+
+    @app.errorhandler(TooManyAttemptsError)
+    def throttled(error: TooManyAttemptsError) -> Response:
+        response = problem(429, "Too many attempts", str(error))
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(SessionExpiredError)
+    def session_expired(error: SessionExpiredError) -> Response:
+        return problem(401, "Not signed in", str(error))
 
     @app.errorhandler(PermissionDeniedError)
     def forbidden(error: PermissionDeniedError) -> Response:

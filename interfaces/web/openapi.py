@@ -25,6 +25,7 @@ PROBLEMS = {
     413: "Body too large",
     415: "Body is not application/json",
     422: "Invalid input, with messages per field",
+    429: "Too many failed sign-ins (Retry-After)",
 }
 OPENAPI_VERSION = "3.0.3"
 
@@ -44,7 +45,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
     path, params = _path(op.path)
     responses: dict[str, Any] = {}
-    ok: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
+    ok: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No content"}[op.status]}
     if op.response is not None:
         ok["content"] = {"application/json": {"schema": op.response.__name__.removesuffix("Response")}}
     if op.etag:
@@ -52,7 +53,9 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
     responses[str(op.status)] = ok
     if op.etag and not op.command:
         responses["304"] = {"description": "Not modified (If-None-Match)"}
-    codes = [422, 409] if op.public else [401, 403, 404, 422]
+    codes = [401, 422, 429] if op.public else [401, 403, 404, 422]
+    if op.public and op.method == "DELETE":
+        codes = [401]
     if op.command:
         codes += [409, 412, 415]
     if op.request is not None:

@@ -1,14 +1,15 @@
-"""POST /api/tokens: sign in with username and password, get a bearer token."""
+"""Signing in and out: POST /api/tokens opens a session, DELETE /api/tokens/current ends it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from interfaces.web import schemas
 from interfaces.web.api import forebyg, route
-from interfaces.web.auth import issue_token
+from interfaces.web.auth import bearer_token, current_caller
 
 bp = Blueprint("tokens", __name__, url_prefix="/api/tokens")
 
@@ -17,13 +18,21 @@ bp = Blueprint("tokens", __name__, url_prefix="/api/tokens")
     bp,
     "",
     "POST",
-    summary="Sign in: exchange username and password for a bearer token",
+    summary="Sign in: exchange username and password for a bearer token (a session)",
     request_schema=schemas.TokenRequest,
     response=schemas.TokenResponse,
     status=201,
     public=True,
 )
 def create_token(body: dict[str, Any]) -> Any:
-    caller = forebyg().authenticate(body["username"], body["password"])
-    token, expires_at = issue_token(caller)
-    return jsonify(schemas.TokenResponse().dump({"token": token, "expires_at": expires_at.isoformat()})), 201
+    token, expires_at, _ = forebyg().sign_in(body["username"], body["password"], request.remote_addr or "-")
+    expires = datetime.fromtimestamp(expires_at, UTC).isoformat()
+    return jsonify(schemas.TokenResponse().dump({"token": token, "expires_at": expires})), 201
+
+
+@route(bp, "/current", "DELETE", summary="Sign out: the session ends at once", status=204, public=True)
+def delete_token() -> Any:
+    app = forebyg()
+    current_caller(app)  # only a live session can be ended this way
+    app.sign_out(bearer_token())
+    return Response(status=204)
