@@ -29,11 +29,12 @@ def migrate(settings: Settings) -> None:
         _create_schema(env)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Forebyg(env=env)
+    app = Forebyg(env=env, policy=settings.reminders, retention_policy=settings.retention)
     try:
         if app.snapshots is not None:
             app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
         app.create_read_models()
+        app.workflow.rebuild_if_redefined()
     finally:
         app.close()
 

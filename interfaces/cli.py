@@ -157,6 +157,8 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     from application.readmodels.follow import follow
 
     app = open_app(settings)
+    if not args.rebuild and app.workflow.rebuild_if_redefined():
+        print("read models rebuilt: their definition (e.g. a reminder horizon) changed")
     if args.rebuild:
         applied = app.workflow.rebuild()
         print(f"read models rebuilt from the log: {applied} events")

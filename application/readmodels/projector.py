@@ -79,6 +79,32 @@ class Projector:
                 (self.name,),
             )
 
+    def definition(self) -> str:
+        """What the models compute from the log depends on this (e.g. reminder horizons)."""
+        return "|".join(f"{model.name}={getattr(model, 'definition', '1')}" for model in self.models)
+
+    def rebuild_if_redefined(self) -> bool:
+        """Rebuild when the models' definition changed since they were built (run by
+        `forebyg migrate` and at the start of `forebyg projections`, never by web workers)."""
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS readmodel_definitions"
+                " (name TEXT PRIMARY KEY, definition TEXT NOT NULL)"
+            )
+            cursor.execute("SELECT definition FROM readmodel_definitions WHERE name = ?", (self.name,))
+            row = cursor.fetchone()
+        if row is not None and row[0] == self.definition():
+            return False
+        if row is not None:
+            self.rebuild()
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO readmodel_definitions (name, definition) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
+                (self.name, self.definition()),
+            )
+        return row is not None
+
     def rebuild(self) -> int:
         with self.store.transaction() as cursor:
             for model in self.models:

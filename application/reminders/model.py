@@ -36,6 +36,7 @@ class RemindersDue:
 
     def __init__(self, policy: ReminderPolicy) -> None:
         self.policy = policy
+        self.definition = repr(policy)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(
