@@ -17,6 +17,7 @@ BUSINESS_DATE = {
     "Closed": "closed_on",
     "Reopened": "reopened_on",
     "ReminderSent": "sent_on",
+    "PersonalDataErased": "erased_on",
 }
 
 
@@ -50,7 +51,11 @@ def headline(kind: str, d: dict[str, Any], n: int) -> str:
         case "Closed":
             later = d.get("post_closure_review_on")
             return f"Closed: {d['reason']}" + (f", post-closure review {later}" if later else "")
-    return {"Reviewed": "Reviewed", "Reopened": "Reopened"}.get(kind, kind)
+    return {
+        "Reviewed": "Reviewed",
+        "Reopened": "Reopened",
+        "PersonalDataErased": "Personal data erased (the subject's key was destroyed)",
+    }.get(kind, kind)
 
 
 def describe(entry: dict[str, Any], actions: dict[str, int]) -> str:
