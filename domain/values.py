@@ -121,11 +121,16 @@ def org_slug(value: object, field: str) -> str:
     return value
 
 
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def text(value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise InvalidValueError(field, "must be text")
+    if CONTROL.search(value):
+        raise InvalidValueError(field, "must not contain control characters or invalid unicode")
     value = value.strip()
     if required and not value:
         raise InvalidValueError(field, "must not be empty")

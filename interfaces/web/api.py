@@ -23,6 +23,7 @@ from interfaces.web.auth import current_caller
 from interfaces.web.errors import BadRequestError
 
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_KEY = 200
 
 
@@ -81,10 +82,30 @@ def _json_body(schema: type[Schema]) -> dict[str, Any]:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
         raise BadRequestError({"_body": ["is not valid JSON"]}) from None
+    except RecursionError:
+        raise BadRequestError({"_body": ["is nested too deeply"]}) from None
     if not isinstance(data, dict):
         raise BadRequestError({"_body": ["must be a JSON object"]})
+    _check_text(data, "")
     loaded: dict[str, Any] = schema().load(data)
     return loaded
+
+
+def _check_text(value: Any, path: str, depth: int = 0) -> None:
+    """Refuse text no store can keep faithfully: NUL and other control characters, lone
+    surrogates; and structures nested deeper than any request needs."""
+    if depth > 20:
+        raise BadRequestError({path or "_body": ["is nested too deeply"]})
+    if isinstance(value, str):
+        if BAD_TEXT.search(value):
+            raise BadRequestError({path or "_body": ["contains control characters or invalid unicode"]})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, path or "_body", depth + 1)
+            _check_text(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, f"{path}.{index}", depth + 1)
 
 
 def _expected_version() -> int | None:
@@ -103,7 +124,11 @@ def _idempotency(caller: Caller) -> Idempotency | None:
         return None
     if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
         raise BadRequestError({"Idempotency-Key": [f"must be 1-{MAX_KEY} printable characters"]})
-    fingerprint = b"\n".join((request.method.encode(), request.path.encode(), request.get_data(cache=True)))
+    try:  # the same request however its JSON was written (key order, spacing)
+        canonical = json.dumps(json.loads(request.get_data(cache=True) or b"null"), sort_keys=True).encode()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        canonical = request.get_data(cache=True)
+    fingerprint = b"\n".join((request.method.encode(), request.path.encode(), canonical))
     return Idempotency.of(str(caller.user_id), key, fingerprint)
 
 
@@ -159,13 +184,15 @@ def route(
         def endpoint(**path: Any) -> Any:
             app = forebyg()
             kwargs: dict[str, Any] = dict(path)
+            caller = None if public else current_caller(app)  # who asks, before what they ask
             if request_schema is not None:
                 kwargs["body"] = _json_body(request_schema)
             if query is not None:
-                kwargs["query"] = query().load(request.args.to_dict(), unknown=EXCLUDE)
-            if public:
+                args = request.args.to_dict()
+                _check_text(args, "")
+                kwargs["query"] = query().load(args, unknown=EXCLUDE)
+            if caller is None:
                 return view(**kwargs)
-            caller = current_caller(app)
             if not command:
                 return view(caller=caller, **kwargs)
             ctx = Command(caller, _expected_version(), _idempotency(caller))

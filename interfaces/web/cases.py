@@ -67,7 +67,8 @@ def list_cases(caller: Caller, query: dict[str, Any]) -> Any:
     etag_header=True,
 )
 def get_case(caller: Caller, query: dict[str, Any], case_id: UUID) -> Any:
-    return read(forebyg().get_case(case_id, purpose=query["purpose"], caller=caller), schemas.CaseResponse)
+    case = forebyg().get_case(case_id, purpose=query["purpose"], caller=caller)
+    return read(case, schemas.CaseResponse, personal="subject" in case)
 
 
 @route(
@@ -84,7 +85,10 @@ def get_history(caller: Caller, query: dict[str, Any], case_id: UUID) -> Any:
         case_id, as_of=query["as_of"], purpose=query["purpose"], caller=caller
     )
     version = events[-1]["version"] if events else 0
-    return read({"id": case_id, "version": version, "events": events}, schemas.HistoryResponse)
+    personal = bool(query["purpose"]) and caller.sees_personal_data
+    return read(
+        {"id": case_id, "version": version, "events": events}, schemas.HistoryResponse, personal=personal
+    )
 
 
 @route(

@@ -19,7 +19,7 @@ from application.errors import (
     StoreNotReadyError,
 )
 from application.sessions import SessionExpiredError, TooManyAttemptsError
-from domain.errors import DomainError, InvalidValueError
+from domain.errors import ActionNotFoundError, DomainError, InvalidValueError, MeetingNotFoundError
 
 PROBLEM = "application/problem+json"
 
@@ -112,6 +112,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AlreadyExistsError)
     def conflict(error: Exception) -> Response:
         return problem(409, "Conflict", str(error))
+
+    @app.errorhandler(MeetingNotFoundError)
+    @app.errorhandler(ActionNotFoundError)
+    def part_not_found(error: DomainError) -> Response:
+        return problem(404, "Not found", str(error))
 
     @app.errorhandler(DomainError)
     def broken_rule(error: DomainError) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -11,6 +12,7 @@ from interfaces.web.api import forebyg
 from interfaces.web.errors import problem
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger("forebyg.web")
 
 
 @bp.get("/healthz")
@@ -22,6 +24,7 @@ def healthz() -> Any:
 def readyz() -> Any:
     try:
         forebyg().check_ready()
-    except StoreNotReadyError as error:
-        return problem(503, "Store not ready", str(error))
+    except StoreNotReadyError:
+        log.exception("readyz: the store is not ready")  # details for operators, not callers
+        return problem(503, "Store not ready", "The event store cannot be reached or is not migrated.")
     return jsonify(status="ready")

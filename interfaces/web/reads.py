@@ -7,17 +7,18 @@ from typing import Any
 from flask import Response, jsonify, request
 from marshmallow import Schema
 
-from interfaces.web.api import etag
 
-
-def read(data: Any, schema: type[Schema], version: int | None = None) -> Response:
+def read(data: Any, schema: type[Schema], version: int | None = None, *, personal: bool = False) -> Response:
+    """The response, with the resource's version as ETag. A read with personal data is never
+    answered 304: the client's cached copy may be one without it."""
     if version is None and isinstance(data, dict) and isinstance(data.get("version"), int):
         version = data["version"]
-    if version is not None and request.if_none_match.contains(str(version)):
+    tag = None if version is None else str(version)
+    if tag is not None and not personal and request.if_none_match.contains(tag):
         response = Response(status=304)
-        response.headers["ETag"] = etag(version)
+        response.headers["ETag"] = f'"{tag}"'
         return response
     response = jsonify(schema().dump(data))
-    if version is not None:
-        response.headers["ETag"] = etag(version)
+    if tag is not None:
+        response.headers["ETag"] = f'"{tag}"'
     return response
