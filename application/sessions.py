@@ -101,7 +101,7 @@ class SessionStore:
                 raise SessionExpiredError("the session timed out after inactivity; sign in again")
             if now - created_at > self.policy.absolute_seconds:
                 raise SessionExpiredError("the session reached its maximum length; sign in again")
-            if now - last_seen_at > self.policy.touch_every_seconds:
+            if now - last_seen_at > min(self.policy.touch_every_seconds, self.policy.idle_seconds / 4):
                 cursor.execute(
                     "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", (now, _digest(token))
                 )

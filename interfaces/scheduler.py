@@ -102,9 +102,10 @@ def run(settings: Settings, *, once: bool) -> int:
     dispatcher = Dispatcher(app, mailer_for(settings.smtp_url))
     if once:
         report = dispatcher.dispatch()
+        erased = app.apply_retention()
         print(
             f"delivered {len(report.delivered)} reminder(s), e-mailed {report.emailed}, "
-            f"{len(report.already_sent)} already sent"
+            f"{len(report.already_sent)} already sent; retention erased {len(erased)} subject(s)"
         )
         app.close()
         return 0

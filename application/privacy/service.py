@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -63,7 +64,8 @@ class PrivacyCommands(ForebygBase):
         self.forget_snapshots(case_ids)
         if self.repository.cache is not None:
             for case_id in case_ids:
-                self.repository.cache.put(case_id, None)
+                with contextlib.suppress(KeyError):
+                    self.repository.cache.get(case_id, evict=True)
         username = caller.username if caller else operator
         self.access_log.record(
             username=username,
@@ -97,8 +99,11 @@ class PrivacyCommands(ForebygBase):
                     (ids,),
                 )
         else:
-            with recorder.datastore.transaction(commit=True) as cursor:
-                cursor.executemany(f"DELETE FROM {table} WHERE originator_id = ?", [(i,) for i in ids])
+            with recorder.datastore.transaction(commit=True) as cursor:  # SQLite keeps ids as hex
+                cursor.executemany(
+                    f"DELETE FROM {table} WHERE originator_id IN (?, ?)",
+                    [(str(case_id), case_id.hex) for case_id in case_ids],
+                )
 
     def get_access_log(self, case_id: UUID, *, caller: Caller | None = None) -> list[dict[str, Any]]:
         """Who read the case's personal data, when and why (the DPO's view)."""
