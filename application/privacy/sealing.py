@@ -85,6 +85,11 @@ class SealingMapper(Mapper[UUID]):
         object.__setattr__(sealed_event, "__dict__", state)
         return super().to_stored_event(sealed_event)
 
+    def to_workflow_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """The event with its personal fields left sealed: for read models, which never
+        need them (and so never hold personal data, even in memory)."""
+        return super().to_domain_event(stored_event)
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)
         state = vars(event)

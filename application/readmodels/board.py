@@ -80,11 +80,17 @@ class CaseBoard:
                 " post_closure_review_on = excluded.post_closure_review_on",
                 cases,
             )
+            touched = {
+                (event.originator_id, str(event.action_id))
+                for event in events
+                if getattr(event, "action_id", None) is not None
+            }
             actions = [
-                self._action_row(a, action)
-                for a in changed
-                if isinstance(a, Case)
-                for action in a.actions.values()
+                self._action_row(case, action)
+                for case in changed
+                if isinstance(case, Case)
+                for key, action in case.actions.items()
+                if (case.id, key) in touched
             ]
             if actions:
                 cursor.executemany(

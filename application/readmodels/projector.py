@@ -63,11 +63,15 @@ class Projector:
         models: Sequence[ReadModel],
         name: str = "workflow",
         batch_size: int = 2000,
+        bulk_batch_size: int = 50_000,
     ) -> None:
         self.app, self.store, self.models, self.batch_size = app, store, list(models), batch_size
+        self.bulk_batch_size = max(bulk_batch_size, batch_size)
         self.name = name
         self._states: OrderedDict[UUID, Aggregate] = OrderedDict()
-        self._max_states = 20_000
+        self._max_states = 100_000
+        # Read models need no personal data: events are folded with their fields still sealed.
+        self._decode = getattr(app.mapper, "to_workflow_event", app.mapper.to_domain_event)
 
     def create_tables(self) -> None:
         with self.store.transaction() as cursor:
@@ -127,14 +131,16 @@ class Projector:
         position = self.position()
         last = self.app.recorder.max_notification_id() or 0
         while position < last:
+            # Far behind (a rebuild, a long outage), big batches write each row far fewer times.
+            limit = self.bulk_batch_size if last - position > 4 * self.batch_size else self.batch_size
             notifications = self.app.recorder.select_notifications(
                 start=position,
-                limit=self.batch_size,
+                limit=limit,
                 stop=last,
                 topics=WORKFLOW_TOPICS,
                 inclusive_of_start=False,
             )
-            new_position = notifications[-1].id if len(notifications) == self.batch_size else last
+            new_position = notifications[-1].id if len(notifications) == limit else last
             try:
                 self._apply_batch(position, new_position, notifications)
             except PositionMovedError:
@@ -149,7 +155,7 @@ class Projector:
         return applied
 
     def _apply_batch(self, position: int, new_position: int, notifications: Sequence[Any]) -> None:
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        events = [self._decode(n) for n in notifications]
         changed: OrderedDict[UUID, Aggregate] = OrderedDict()
         for event in events:
             current = changed.get(event.originator_id) or self._state_before(event)

@@ -37,6 +37,7 @@ class RemindersDue:
     def __init__(self, policy: ReminderPolicy) -> None:
         self.policy = policy
         self.definition = repr(policy)
+        self._chairs: dict[str, str] = {}  # a forum's chair never changes
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(
@@ -53,14 +54,23 @@ class RemindersDue:
         cursor.execute("DROP TABLE IF EXISTS reminders_due")
 
     def apply(self, cursor: Cursor, changed: Sequence[Aggregate], events: Sequence[Any]) -> None:
-        chairs = {a.id: a.chair_org for a in changed if isinstance(a, Forum)}
+        for aggregate in changed:
+            if isinstance(aggregate, Forum):
+                self._chairs[str(aggregate.id)] = aggregate.chair_org
+        missing = {str(a.forum_id) for a in changed if isinstance(a, Case)} - self._chairs.keys()
+        if missing:
+            marks = ", ".join("?" for _ in missing)
+            cursor.execute(
+                f"SELECT forum_id, chair_org FROM board_forums WHERE forum_id IN ({marks})", tuple(missing)
+            )
+            self._chairs.update({str(row[0]): str(row[1]) for row in cursor.fetchall()})
         rows: list[tuple[Any, ...]] = []
         sources: list[tuple[str]] = []
         for aggregate in changed:
             if isinstance(aggregate, Forum):
                 reminders = list(forum_reminders(aggregate, self.policy))
             elif isinstance(aggregate, Case):
-                chair = chairs.get(aggregate.forum_id) or self._chair(cursor, str(aggregate.forum_id))
+                chair = self._chairs.get(str(aggregate.forum_id), "")
                 reminders = list(case_reminders(aggregate, chair, self.policy))
             else:
                 continue
@@ -81,20 +91,16 @@ class RemindersDue:
                 )
                 for r in reminders
             ]
-        if sources:
-            cursor.executemany("DELETE FROM reminders_due WHERE source_id = ?", sources)
+        for start in range(0, len(sources), 500):
+            chunk = [source for (source,) in sources[start : start + 500]]
+            marks = ", ".join("?" for _ in chunk)
+            cursor.execute(f"DELETE FROM reminders_due WHERE source_id IN ({marks})", tuple(chunk))
         if rows:
             cursor.executemany(
                 f"INSERT INTO reminders_due ({', '.join(REMINDER_COLUMNS)})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-
-    @staticmethod
-    def _chair(cursor: Cursor, forum_id: str) -> str:
-        cursor.execute("SELECT chair_org FROM board_forums WHERE forum_id = ?", (forum_id,))
-        row = cursor.fetchone()
-        return str(row[0]) if row else ""
 
     @staticmethod
     def fallen_due(cursor: Cursor, forum_ids: Sequence[str], on: str) -> list[dict[str, Any]]:

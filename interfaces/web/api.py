@@ -25,6 +25,7 @@ from interfaces.web.errors import BadRequestError
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_KEY = 200
+IDEMPOTENCY_KEY = re.compile(r"^[ -~]{1,200}$")
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,10 @@ def _idempotency(caller: Caller) -> Idempotency | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
-        raise BadRequestError({"Idempotency-Key": [f"must be 1-{MAX_KEY} printable characters"]})
+    if not IDEMPOTENCY_KEY.match(key):
+        raise BadRequestError(
+            {"Idempotency-Key": [f"must be 1-{MAX_KEY} visible ASCII characters or spaces"]}
+        )
     try:  # the same request however its JSON was written (key order, spacing)
         canonical = json.dumps(json.loads(request.get_data(cache=True) or b"null"), sort_keys=True).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -88,7 +88,7 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
                 "in": "header",
                 "required": False,
                 "description": "a retry with the same key returns the first answer and records nothing twice",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]{1,200}$"},
             },
         ]
     if op.request is not None:

@@ -334,6 +334,8 @@ class ProblemResponse(Schema):
     status = fields.Integer(required=True)
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    current_version = fields.Integer(metadata={"description": "412: the resource's current version"})
+    rule = fields.String(metadata={"description": "409: the rule of the model that refused"})
 
 
 class PageQuery(Schema):

@@ -22,6 +22,7 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
         "-",
         "--graceful-timeout",
         "20",
+        "--no-control-socket",  # several servers on one host would share one control socket
         "--timeout",
         "60",
     ]
