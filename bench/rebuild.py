@@ -1,0 +1,508 @@
+"""Read-model rebuild benchmark: folding the whole log into the read models vs. reading it.
+
+    python bench/rebuild.py [--cases 20000] [--events-per-case 50] [--profile]
+
+A benchmark, not a test: it measures and prints, and never fails on a missed goal. In one run,
+against PostgreSQL on this machine, in a fresh schema ``bench_<random>`` that it creates and
+drops (always, in ``finally``), it
+
+1. migrates, registers the demo accounts, and records a synthetic history of ``--cases`` cases
+   x ``--events-per-case`` events through the domain aggregates and ``app.save`` (see
+   bench/history.py: real events, saved ``--group`` cases per transaction, ``--active`` cases
+   open at any time, so each case's events are interleaved with those of the others);
+2. (a) baseline: reads the whole notification log with ``app.recorder.select_notifications``
+   in pages of ``--page-size`` (as the projector pages it), twice, and takes the faster pass;
+3. (b) rebuilds every read model with ``app.workflow.rebuild()`` on a freshly built application
+   (cold projector state), while a light instrumentation of this process's objects (no product
+   code is changed) accounts the wall time to reading, decoding, folding, row building + SQL
+   writes, and commits;
+4. prints (b)/(a) in events/s (goal >= 0.25);
+5. with ``--profile``, rebuilds once more under cProfile and prints the top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import os
+import platform
+import pstats
+import secrets
+import shlex
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+
+from application.app import Forebyg  # noqa: E402
+from application.bootstrap import build_application, migrate  # noqa: E402
+from application.demo import register_accounts  # noqa: E402
+from application.readmodels import store as store_module  # noqa: E402
+from application.readmodels.projector import WORKFLOW_TOPICS  # noqa: E402
+from application.settings import Settings  # noqa: E402
+from bench.history import HistoryStats, generate_history  # noqa: E402
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+GOAL_RATIO = 0.25
+
+
+# --- database helpers ----------------------------------------------------------------------
+
+
+def with_schema(base_url: str, schema: str, pool_size: int = 5) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}schema={schema}&pool_size={pool_size}"
+
+
+def drop_schema(base_url: str, schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(base_url.split("?", maxsplit=1)[0], autocommit=True, connect_timeout=5) as conn:
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def table_facts(base_url: str, schema: str, events_table: str) -> dict[str, str]:
+    import psycopg
+
+    facts: dict[str, str] = {}
+    with psycopg.connect(base_url.split("?", maxsplit=1)[0], connect_timeout=5) as conn:
+        for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers"):
+            facts[name] = str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+        table = f'"{schema}".{events_table}'
+        row = conn.execute(
+            f"SELECT pg_total_relation_size(%s), (SELECT count(*) FROM {table})", (table,)
+        ).fetchone()
+        assert row is not None
+        facts["events_bytes"], facts["events_rows"] = str(row[0]), str(row[1])
+        for table in ("board_cases", "board_actions", "reminders_due", "inbox"):
+            count = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
+            facts[table] = str(count[0]) if count else "?"
+    return facts
+
+
+def revision() -> str:
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown revision"
+    return f"git {head}{' + uncommitted changes' if dirty else ''}"
+
+
+# --- (a) the baseline: reading the log ---------------------------------------------------------
+
+
+def raw_read(app: Forebyg, page: int, topics: list[str] | None = None) -> tuple[int, float]:
+    last = app.recorder.max_notification_id() or 0
+    position, count = 0, 0
+    began = time.perf_counter()
+    while position < last:
+        notifications = app.recorder.select_notifications(
+            start=position, limit=page, stop=last, topics=topics or (), inclusive_of_start=False
+        )
+        if not notifications:
+            break
+        count += len(notifications)
+        position = notifications[-1].id
+    return count, time.perf_counter() - began
+
+
+def read_and_decode(app: Forebyg, page: int) -> tuple[int, float]:
+    last = app.recorder.max_notification_id() or 0
+    position, count = 0, 0
+    to_domain_event = app.mapper.to_domain_event
+    began = time.perf_counter()
+    while position < last:
+        notifications = app.recorder.select_notifications(
+            start=position, limit=page, stop=last, topics=sorted(WORKFLOW_TOPICS), inclusive_of_start=False
+        )
+        if not notifications:
+            break
+        for n in notifications:
+            to_domain_event(n)
+        count += len(notifications)
+        position = notifications[-1].id
+    return count, time.perf_counter() - began
+
+
+# --- (b) the rebuild, with a wall-clock account of where it goes --------------------------------
+
+
+class Account:
+    """Exclusive wall time per phase, like a tiny profiler over a handful of calls: each wrapped
+    call (a bound method replaced on an instance or, for the SQL cursor wrapper, on its class, for
+    the duration of one measured run; no product code is changed) is charged the time spent in it
+    minus the time spent in wrapped calls nested inside it."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._stack: list[str] = []
+        self._mark = 0.0
+        self._undo: list[Callable[[], None]] = []
+
+    def _enter(self, label: str) -> None:
+        now = time.perf_counter()
+        if self._stack:
+            self.seconds[self._stack[-1]] += now - self._mark
+        self._stack.append(label)
+        self.calls[label] += 1
+        self._mark = now
+
+    def _exit(self) -> None:
+        now = time.perf_counter()
+        self.seconds[self._stack.pop()] += now - self._mark
+        self._mark = now
+
+    def wrap(self, owner: Any, attribute: str, label: str | Callable[..., str]) -> None:
+        """Charge calls of ``owner.attribute`` to ``label`` (or to ``label(*args)``)."""
+        original = getattr(owner, attribute)
+        enter, leave = self._enter, self._exit
+
+        if isinstance(owner, type):
+
+            def timed_method(this: Any, *args: Any, **kwargs: Any) -> Any:
+                enter(label(*args) if callable(label) else label)
+                try:
+                    return original(this, *args, **kwargs)
+                finally:
+                    leave()
+
+            setattr(owner, attribute, timed_method)
+            self._undo.append(lambda: setattr(owner, attribute, original))
+        else:
+
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                enter(label(*args) if callable(label) else label)
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    leave()
+
+            setattr(owner, attribute, timed)
+            self._undo.append(lambda: delattr(owner, attribute))
+
+    def wrap_context(self, owner: Any, attribute: str, label: str) -> None:
+        """A context-manager factory: charged from entering to having exited, minus the wrapped
+        calls in its body (so: pool checkout, BEGIN, COMMIT)."""
+        original = getattr(owner, attribute)
+        enter, leave = self._enter, self._exit
+
+        stack = self._stack
+
+        @contextmanager
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            enter(f"{label} in {stack[-1]}" if stack else label)
+            try:
+                with original(*args, **kwargs) as value:
+                    yield value
+            finally:
+                leave()
+
+        setattr(owner, attribute, timed)
+        self._undo.append(lambda: delattr(owner, attribute))
+
+    def restore(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+
+
+def instrumented_rebuild(app: Forebyg) -> tuple[int, float, float, Account]:
+    projector = app.workflow
+    account = Account()
+    account.wrap(projector, "_apply_batch", "fold")
+    account.wrap(app.recorder, "select_notifications", "read")
+    account.wrap(app.recorder, "max_notification_id", "read")
+    account.wrap(app.mapper, "to_domain_event", "decode")
+    account.wrap(projector, "_state_before", "state_before")
+    account.wrap(app.repository, "get", "repository_get")
+    account.wrap_context(app.read_store, "transaction", "transaction")
+    keystore = getattr(app, "keystore", None)
+    if keystore is not None:  # personal fields are opened with per-subject keys
+        for name in ("key", "subject_of", "refresh"):
+            if hasattr(keystore, name):
+                account.wrap(keystore, name, "keystore")
+    for model in projector.models:
+        account.wrap(model, "apply", f"apply:{model.name}")
+    rows: dict[str, int] = defaultdict(int)
+
+    def statement(sql: str, params: Any = ()) -> str:
+        words = sql.split()
+        verb = words[0].upper()
+        names = [w for w in words[1:] if w.upper() not in ("IF", "NOT", "EXISTS", "UNIQUE")]
+        table = next(
+            (
+                w
+                for i, w in enumerate(names[1:], 1)
+                if names[i - 1].upper() in ("INTO", "FROM", "UPDATE", "TABLE", "INDEX")
+            ),
+            "?",
+        )
+        label = (
+            "sql:DDL (drop/create tables, indexes)" if verb in ("CREATE", "DROP") else f"sql:{verb} {table}"
+        )
+        if verb in ("INSERT", "DELETE", "UPDATE") and params and isinstance(params[0], (list, tuple)):
+            rows[label] += len(params)  # executemany: one statement per row
+        else:
+            rows[label] += 1
+        return label
+
+    account.wrap(store_module._PgCursor, "executemany", statement)
+    account.wrap(store_module._PgCursor, "execute", statement)
+    account.rows = rows  # type: ignore[attr-defined]
+    cpu0 = time.process_time()
+    began = time.perf_counter()
+    try:
+        applied = projector.rebuild()
+    finally:
+        wall = time.perf_counter() - began
+        cpu = time.process_time() - cpu0
+        account.restore()
+    return applied, wall, cpu, account
+
+
+def describe_account(account: Account, wall: float) -> list[str]:
+    s = account.seconds
+    applies = {k[len("apply:") :]: v for k, v in s.items() if k.startswith("apply:")}
+    sql = {k[len("sql:") :]: v for k, v in s.items() if k.startswith("sql:")}
+    rows = [
+        ("read notifications (select_notifications, max id)", s["read"]),
+        ("decode (mapper.to_domain_event)", s["decode"]),
+        ("fold (event.mutate loop, state cache)", s["fold"] + s["state_before"]),
+        ("repository.get (state not in the projector's cache)", s["repository_get"]),
+        ("model.apply: building rows (Python)", sum(applies.values())),
+        ("SQL: execute/executemany (psycopg + server)", sum(sql.values())),
+        (
+            "transactions: pool checkout, BEGIN, COMMIT",
+            sum(v for k, v in s.items() if k.startswith("transaction")),
+        ),
+        ("key store (Python; its SQL and transactions above)", s["keystore"]),
+    ]
+    rest = wall - sum(v for _, v in rows)
+    rows.append(("the rest (loop, GC, ...)", rest))
+    lines = [f"    {label:<54} {seconds:8.2f} s  {100 * seconds / wall:5.1f} %" for label, seconds in rows]
+    transactions = {k: (v, account.calls[k]) for k, v in s.items() if k.startswith("transaction")}
+    lines.append(
+        "    transactions by caller: "
+        + ", ".join(
+            f"{k.replace('transaction in ', '') if ' in ' in k else 'top level'} {v:.2f} s / {n}"
+            for k, (v, n) in transactions.items()
+        )
+    )
+    lines.append("    SQL by statement (rows = statements sent; executemany sends one per row):")
+    written = account.rows  # type: ignore[attr-defined]
+    small = 0.0
+    for label, seconds in sorted(sql.items(), key=lambda kv: -kv[1]):
+        if seconds < 0.002 * wall:
+            small += seconds
+            continue
+        lines.append(f"      {label:<52} {seconds:8.2f} s  {written['sql:' + label]:>9} rows")
+    lines.append(f"      {'(other statements)':<52} {small:8.2f} s")
+    lines.append(
+        "    row building per model: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(applies.items(), key=lambda kv: -kv[1]))
+    )
+    lines.append(
+        f"    calls: {account.calls['fold']} batches, {account.calls['decode']} decodes, "
+        f"{sum(v for k, v in account.calls.items() if k.startswith('sql:'))} execute/executemany calls, "
+        f"{sum(account.rows.values())} rows sent, "  # type: ignore[attr-defined]
+        f"{account.calls['repository_get']} repository.get"
+    )
+    return lines
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+def profile_rebuild(app: Forebyg, top: int) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    began = time.perf_counter()
+    applied = app.workflow.rebuild()
+    wall = time.perf_counter() - began
+    profiler.disable()
+    out = io.StringIO()
+    out.write(f"cProfile of a second rebuild: {applied} events in {wall:.1f} s under the profiler\n")
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=20000, help="cases in the history (default 20000)")
+    parser.add_argument("--events-per-case", type=int, default=50, help="events per case (default 50)")
+    parser.add_argument("--group", type=int, default=100, help="cases saved per transaction (default 100)")
+    parser.add_argument("--active", type=int, default=2000, help="cases open at any time (default 2000)")
+    parser.add_argument(
+        "--page-size", type=int, default=None, help="raw-read page (default: projector batch)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="set the projector's batch_size (default: as configured)"
+    )
+    parser.add_argument("--profile", action="store_true", help="also profile a second rebuild with cProfile")
+    parser.add_argument("--profile-top", type=int, default=35)
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FOREBYG_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="PostgreSQL base URL; a schema bench_<random> is created in it and dropped",
+    )
+    args = parser.parse_args(argv)
+    command_line = shlex.join([Path(sys.executable).name, *sys.argv]) if argv is None else shlex.join(argv)
+    schema = f"bench_{secrets.token_hex(4)}"
+    url = with_schema(args.database_url, schema)
+    settings = Settings(database_url=url)
+    apps: list[Forebyg] = []
+    load_at_start = os.getloadavg()[0]
+    print(
+        f"Forebyg read-model rebuild benchmark (schema {schema}): {args.cases} cases x "
+        f"{args.events_per_case} events",
+        flush=True,
+    )
+    try:
+        migrate(settings)
+        writer = build_application(settings)
+        apps.append(writer)
+        register_accounts(writer)
+
+        def progress(stats: HistoryStats) -> None:
+            if stats.saves % 2000 == 0:
+                print(f"  ... {stats.cases} cases referred, {stats.events} events saved", flush=True)
+
+        stats = generate_history(
+            writer,
+            cases=args.cases,
+            events_per_case=args.events_per_case,
+            group=args.group,
+            active=args.active,
+            seed=args.seed,
+            progress=progress,
+        )
+        total = writer.recorder.max_notification_id() or 0
+        print(
+            f"history: {stats.cases} cases, {stats.case_events} case + {stats.forum_events} forum events "
+            f"in {stats.saves} saves; log holds {total} notifications; "
+            f"{stats.seconds:.1f} s ({stats.events / stats.seconds:,.0f} events/s)",
+            flush=True,
+        )
+        writer.close()
+        apps.remove(writer)
+
+        app = build_application(settings)  # fresh: no warm caches from the generation
+        apps.append(app)
+        if args.batch_size:
+            app.workflow.batch_size = args.batch_size  # an experiment: the projector's public knob
+        page = args.page_size or app.workflow.batch_size
+        passes = [raw_read(app, page) for _ in range(2)]
+        raw_count, raw_seconds = min(passes, key=lambda p: p[1])
+        raw_rate = raw_count / raw_seconds
+        print(
+            f"(a) raw read:   {raw_count} notifications in {raw_seconds:.2f} s = {raw_rate:,.0f} events/s "
+            f"(pages of {page}; passes {', '.join(f'{s:.2f}' for _, s in passes)} s)",
+            flush=True,
+        )
+        big_count, big_seconds = raw_read(app, 10_000)
+        print(f"    (pages of 10000: {big_count / big_seconds:,.0f} events/s)", flush=True)
+        topic_count, topic_seconds = raw_read(app, page, sorted(WORKFLOW_TOPICS))
+        decode_count, decode_seconds = read_and_decode(app, page)
+        print(
+            f"    read with the projector's topic filter: {topic_count / topic_seconds:,.0f} events/s; "
+            f"read + decode: {decode_count / decode_seconds:,.0f} events/s",
+            flush=True,
+        )
+
+        applied, wall, cpu, account = instrumented_rebuild(app)
+        rebuild_rate = applied / wall
+        print(
+            f"(b) rebuild:    {applied} events in {wall:.2f} s = {rebuild_rate:,.0f} events/s "
+            f"(batch {app.workflow.batch_size}; this process's CPU {cpu:.1f} s = "
+            f"{100 * cpu / wall:.0f} % of wall)",
+            flush=True,
+        )
+        print("    where the rebuild's wall time went (instrumented run):")
+        for line in describe_account(account, wall):
+            print(line)
+        facts = table_facts(args.database_url, schema, app.recorder.events_table_name)
+
+        if args.profile:
+            app2 = build_application(settings)
+            apps.append(app2)
+            if args.batch_size:
+                app2.workflow.batch_size = args.batch_size
+            print(profile_rebuild(app2, args.profile_top))
+
+        ratio = rebuild_rate / raw_rate
+        verdict = "meets" if ratio >= GOAL_RATIO else "MISSES"
+        print()
+        print("=" * 78)
+        print("SUMMARY")
+        print(f"  command       {command_line}")
+        print(f"  product       {revision()}")
+        print(
+            f"  machine       {os.cpu_count()} cores, {platform.platform()}, "
+            f"Python {platform.python_version()}; load average at start {load_at_start:.1f}, "
+            f"now {os.getloadavg()[0]:.1f} (other work shares the cores)"
+        )
+        print(
+            f"  postgres      {facts['server_version']} (fsync={facts['fsync']}, "
+            f"synchronous_commit={facts['synchronous_commit']}, shared_buffers={facts['shared_buffers']})"
+        )
+        print(
+            f"  log           {facts['events_rows']} events, {int(facts['events_bytes']) / 2**20:,.0f} MiB "
+            f"({stats.cases} cases x {args.events_per_case}, {stats.forum_events} forum events; "
+            f"{args.group} cases/save, {args.active} open at a time)"
+        )
+        print(f"  generation    {stats.seconds:.1f} s = {stats.events / stats.seconds:,.0f} events/s")
+        print(
+            f"  read models   board_cases {facts['board_cases']}, board_actions {facts['board_actions']}, "
+            f"reminders_due {facts['reminders_due']}, inbox {facts['inbox']}"
+        )
+        print(f"  (a) raw read  {raw_rate:12,.0f} events/s")
+        print(f"  (b) rebuild   {rebuild_rate:12,.0f} events/s  ({wall:.1f} s)")
+        print(f"  ratio         (b)/(a) = {ratio:.3f}   (goal >= {GOAL_RATIO}: {verdict})")
+        print("=" * 78)
+        return 0
+    finally:
+        for each in apps:
+            with contextlib.suppress(Exception):
+                each.close()
+        try:
+            drop_schema(args.database_url, schema)
+            print(f"(schema {schema} dropped)", flush=True)
+        except Exception as error:
+            print(f"could not drop schema {schema}: {error}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
