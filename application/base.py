@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
@@ -93,6 +94,19 @@ class ForebygBase(Application[UUID]):
             super()._take_snapshots(processing_event)
         except Exception:
             log.warning("snapshot not taken", exc_info=True)
+
+    def reset_connections(self) -> None:
+        """After a database outage: drop every dead pooled connection now, rather than let
+        each be discovered (with growing back-off) by the next calls."""
+        pools = (
+            getattr(getattr(self.recorder, "datastore", None), "pool", None),
+            getattr(self.read_store, "pool", None),
+        )
+        for pool in pools:
+            check = getattr(pool, "check", None)
+            if check is not None:
+                with contextlib.suppress(Exception):
+                    check()
 
     def check_ready(self) -> None:
         try:

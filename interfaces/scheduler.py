@@ -34,6 +34,8 @@ class PostgresLeaderLock:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.conn: Any = None
+        self.acquired = False  # set when the lock was (re)taken: pooled connections may be stale
+        self.lost = False
 
     def hold(self) -> bool:
         """True while this process holds the lock (re-trying to take it when it does not)."""
@@ -57,11 +59,13 @@ class PostgresLeaderLock:
                     self.conn = None
                     return False
                 log.info("scheduler: active (advisory lock taken)")
+                self.acquired = True
                 return True
             self.conn.execute("SELECT 1")  # still connected, so still holding the lock
             return True
         except psycopg.OperationalError as error:
             log.warning("scheduler: lost the database (%s); standing by", error)
+            self.lost = True
             if self.conn is not None:
                 self.conn.close()
             self.conn = None
@@ -76,6 +80,8 @@ class FileLeaderLock:
     def __init__(self, path: str) -> None:
         self.path = path
         self.handle: Any = None
+        self.acquired = False
+        self.lost = False
 
     def hold(self) -> bool:
         if self.handle is not None:
@@ -121,7 +127,11 @@ def run(settings: Settings, *, once: bool) -> int:
     standing_by = threading.Event()
 
     def tick() -> None:
-        if not lock.hold():
+        held = lock.hold()
+        if lock.acquired or lock.lost:  # after an outage, drop dead pooled connections at once
+            lock.acquired = lock.lost = False
+            app.reset_connections()
+        if not held:
             if not standing_by.is_set():
                 log.info("scheduler: another instance is active; standing by")
                 standing_by.set()
@@ -137,6 +147,7 @@ def run(settings: Settings, *, once: bool) -> int:
                 log.info("scheduler: retention erased %d subject(s)", len(erased))
         except Exception:  # a database outage: the next tick retries, nothing is lost
             log.exception("scheduler: dispatch failed; retrying at the next tick")
+            app.reset_connections()
 
     scheduler = BlockingScheduler(timezone="Europe/Copenhagen")
     scheduler.add_job(

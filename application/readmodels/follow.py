@@ -14,7 +14,7 @@ def follow(app: Any, stop: threading.Event, *, idle_timeout: float = 1.0, max_ba
     LISTEN connection wakes it as soon as events commit; on SQLite it polls. Any database
     error (a restart, a network cut) is logged and retried with backoff: catching up from the
     stored position afterwards loses and duplicates nothing."""
-    backoff = 0.5
+    backoff = 0.2
     channel = getattr(app.recorder, "channel_name", "")
     while not stop.is_set():
         try:
@@ -22,8 +22,9 @@ def follow(app: Any, stop: threading.Event, *, idle_timeout: float = 1.0, max_ba
             if applied:
                 log.info("read models caught up: %d events", applied)
             app.read_store.wait_for_change(channel, idle_timeout)
-            backoff = 0.5
+            backoff = 0.2
         except Exception as error:  # the database may be restarting: wait and retry
             log.warning("read models: %s; retrying in %.1fs", error, backoff)
+            app.reset_connections()
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, json
+from eventsourcing.persistence import InterfaceError as EventsourcingInterfaceError
+from eventsourcing.persistence import OperationalError as EventsourcingOperationalError
+from flask import Flask, Response, current_app, json
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -125,6 +127,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StoreNotReadyError)
     def not_ready(error: StoreNotReadyError) -> Response:
         return problem(503, "Store not ready", str(error))
+
+    @app.errorhandler(EventsourcingOperationalError)
+    @app.errorhandler(EventsourcingInterfaceError)
+    def database_unavailable(error: Exception) -> Response:
+        current_app.extensions["forebyg"].reset_connections()
+        response = problem(503, "Database unavailable", "The store cannot be reached; retry shortly.")
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
