@@ -71,7 +71,8 @@ class Projector:
         self.bulk_batch_size = max(bulk_batch_size, batch_size)
         self.name = name
         self._states: OrderedDict[UUID, Aggregate] = OrderedDict()
-        self._max_states = 100_000
+        self._max_states = 100_000  # during a catch-up
+        self._kept_states = 2_000  # between catch-ups
         # Read models need no personal data: events are folded with their fields still sealed.
         self._decode = getattr(app.mapper, "to_workflow_event", app.mapper.to_domain_event)
 
@@ -136,6 +137,10 @@ class Projector:
         try:
             return self._catch_up()
         finally:
+            # Between catch-ups keep only the recently changed states (a web worker that once
+            # caught up a whole log must not hold it in memory for good).
+            while len(self._states) > self._kept_states:
+                self._states.popitem(last=False)
             if collecting:
                 gc.enable()
 
