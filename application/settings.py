@@ -91,8 +91,10 @@ class Settings:
             POSTGRES_USER=unquote(parts.username or "postgres"),
             POSTGRES_PASSWORD=unquote(parts.password or ""),
             POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
-            POSTGRES_POOL_SIZE=query.get("pool_size", ["5"])[0],
-            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["10"])[0],
+            # A sync worker serves one request at a time: one pooled connection kept open,
+            # a few more on demand, so many workers stay well inside max_connections.
+            POSTGRES_POOL_SIZE=query.get("pool_size", ["1"])[0],
+            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["4"])[0],
             POSTGRES_CONNECT_TIMEOUT=query.get("connect_timeout", ["5"])[0],
             POSTGRES_PRE_PING="y",
         )

@@ -52,7 +52,7 @@ def postgres_settings() -> Iterator[Settings]:
     import psycopg
 
     schema = f"t_{uuid4().hex[:12]}"
-    settings = Settings(database_url=f"{POSTGRES_URL}?schema={schema}&pool_size=4")
+    settings = Settings(database_url=f"{POSTGRES_URL}?schema={schema}&pool_size=1&max_overflow=6")
     migrate(settings)
     yield settings
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
