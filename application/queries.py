@@ -109,10 +109,12 @@ class Queries(ForebygBase):
         as_of: datetime,
         *,
         include_personal: bool = False,
+        purpose: str | None = None,
         caller: Caller | None = None,
+        operator: str = "system",
     ) -> dict[str, Any] | None:
         """The case as the forum knew it at an instant; None if not yet referred then.
-        (Personal data here only for callers who already stated a purpose for the history.)"""
+        Personal data as for `get_case`: with a purpose, for roles allowed it, logged."""
         current = self._case(case_id)
         access.check_case(caller, current, self._forum(current.forum_id))
         case: Case | None = None
@@ -122,7 +124,7 @@ class Queries(ForebygBase):
             case = event.mutate(case)  # type: ignore[attr-defined]
         if case is None:
             return None
-        personal = include_personal and access.may_read_personal(caller)
+        personal = self._personal(current, caller, include_personal, purpose, operator)
         return _pseudonymous(caller, presenters.case_view(case, include_personal=personal))
 
     def list_forums(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
