@@ -1,23 +1,23 @@
 """API throughput benchmark: the JSON API under gunicorn against the same commands called directly.
 
-    python bench/api_throughput.py [--seconds S] [--py-spy DIR]
+    python bench/api_throughput.py [--seconds S] [--repeat N] [--gc-probe] [--py-spy DIR]
 
 A benchmark, not a test: it measures and prints, and never fails on a missed goal. In one run,
 against PostgreSQL on this machine, in a fresh schema ``bench_<random>`` that it creates and
 drops (always, in ``finally``, after stopping the server), it
 
-1. migrates, registers the demo accounts, builds the demo municipality (2 forums, 200 cases)
-   and, for every measured phase, a fresh pool of active cases with one open action each;
+1. migrates, registers the demo accounts, builds the demo municipality (2 forums, 200 cases),
+   starts ``forebyg serve`` (gunicorn, 2 sync workers per core) and signs in; before every
+   measured phase it makes a fresh pool of active cases, each with one open action;
 2. runs a command mix directly on ``Forebyg`` from 8 concurrent callers — in 8 processes (no
    shared GIL, like gunicorn's workers) and in 8 threads of one process — each with the
    coordinator as caller and ``expected_version`` from the previous answer; the faster of the
    two is the baseline, so the ratio is never flattered by a handicapped baseline. A third
-   direct run adds the API's own storage work (caller for the token, receipt saved) to tell storage
-   from web overhead;
-3. starts ``forebyg serve`` (gunicorn, 2 sync workers per core) and sends the same mix over HTTP
-   from 8 client threads: bearer token, need-to-know, a unique ``Idempotency-Key`` per command,
-   ``If-Match`` with the ETag of the previous answer (412/409: re-read the case's ETag with a
-   GET and retry, counted);
+   direct run adds the API's own storage work (caller for the token, receipt saved) to tell
+   storage from web overhead;
+3. sends the same mix over HTTP from 8 client threads: bearer token, need-to-know, a unique
+   ``Idempotency-Key`` per command, ``If-Match`` with the ETag of the previous answer (412/409:
+   re-read the case's ETag with a GET and retry, counted);
 4. prints HTTP / direct (goal >= 0.7);
 5. runs an open-loop schedule of 200 commands/s over HTTP (8 threads x 25/s) and prints
    p50/p95/p99 latency measured from each command's *scheduled* send time (no coordinated
@@ -28,8 +28,10 @@ Each phase also reports where the CPU went, per command, from /proc: this proces
 the application processes, this run's PostgreSQL backends (told apart by ``PGAPPNAME``),
 PostgreSQL's background writers, kernel softirq, and *other* work on the machine — a phase in
 which other work took more than 10% of the machine is flagged NOISY. Before each phase it waits
-(``--quiet-wait``) for the machine to fall quiet. With ``--py-spy DIR`` it samples the gunicorn
-workers during the closed-loop HTTP phase and prints where a request's time goes.
+(``--quiet-wait``) for the machine to fall quiet. ``--repeat N`` runs N rounds of all phases and
+pools each phase's quiet rounds. ``--gc-probe`` logs the workers' garbage-collection pauses and
+relates them to the open loop's slow answers; ``--py-spy DIR`` samples the workers during the
+closed-loop HTTP phase and prints where a request's CPU goes. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -1445,6 +1447,23 @@ def main(argv: list[str] | None = None) -> int:
             f"   (goal >= {GOAL_RATIO}: {verdict}; baseline: {direct.name.split(' (')[0]})"
         )
         print(f"  cost ratio    direct CPU per command / HTTP CPU per command = {cost_ratio:.2f}")
+        if args.repeat > 1:
+            # Each round's HTTP against the same round's direct run (a minute apart): the spread
+            # says how far one figure can be trusted on this machine.
+            base = (
+                "direct" if direct.name.startswith("direct, ") and "threads" not in direct.name else "threads"
+            )
+            pairs = [
+                h.rate / d.rate
+                for d, h in zip(runs[base], runs["http"], strict=True)
+                if d.other <= NOISY and h.other <= NOISY and d.rate
+            ]
+            if pairs:
+                middle = sorted(pairs)[len(pairs) // 2]
+                print(
+                    f"  per round     HTTP / direct = {', '.join(f'{x:.2f}' for x in pairs)}"
+                    f"   (median {middle:.2f}, quiet rounds only)"
+                )
         verdict = "meets" if p99 <= GOAL_P99_MS else "MISSES"
         print(
             f"  open loop     {open_loop.rate:.1f} commands/s achieved of {args.rate:g} scheduled; "
@@ -1489,6 +1508,9 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+PRODUCT_DIRS = ("application", "interfaces", "domain", "pyproject.toml")
+
+
 def product_revision() -> str:
     """The commit of the product code measured (and whether its tree differs from it)."""
     try:
@@ -1499,7 +1521,7 @@ def product_revision() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(PRODUCT), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(PRODUCT), "status", "--porcelain", "--untracked-files=no", "--", *PRODUCT_DIRS],
             capture_output=True,
             text=True,
             check=True,
