@@ -26,7 +26,7 @@ from application.errors import (
 )
 from application.privacy.keystore import KeyStore
 from application.privacy.sealing import SealedAsDict, SealingMapper
-from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore
+from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore, check_all_when_one_is_broken
 from application.receipts import CommandReceipt, Idempotency, Recorded
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -80,7 +80,11 @@ class ForebygBase(Application[UUID]):
 
     def construct_recorder(self) -> Recorder:  # type: ignore[override]
         # A process recorder stores tracking records in the events' transaction (read models).
-        return self.factory.process_recorder()
+        recorder = self.factory.process_recorder()
+        pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+        if pool is not None and getattr(pool, "_check", None) is not None:  # PostgreSQL, pre-ping on
+            check_all_when_one_is_broken(pool)
+        return recorder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -38,38 +38,51 @@ class PostgresLeaderLock:
         self.lost = False
 
     def hold(self) -> bool:
-        """True while this process holds the lock (re-trying to take it when it does not)."""
+        """True while this process holds the lock (re-trying to take it when it does not).
+        A lock lost with its connection (a restart, a fail-over) is re-taken in the same call
+        when the database is back and no other instance took it meanwhile."""
         import psycopg
 
-        try:
-            if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(
-                    dbname=self.env["POSTGRES_DBNAME"],
-                    host=self.env["POSTGRES_HOST"],
-                    port=self.env["POSTGRES_PORT"],
-                    user=self.env["POSTGRES_USER"],
-                    password=self.env["POSTGRES_PASSWORD"],
-                    autocommit=True,
-                    connect_timeout=5,
-                )
-                key = lock_key(self.env["POSTGRES_SCHEMA"])
-                row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-                if not row[0]:
-                    self.conn.close()
-                    self.conn = None
-                    return False
-                log.info("scheduler: active (advisory lock taken)")
-                self.acquired = True
+        if self.conn is not None:
+            try:
+                self.conn.execute("SELECT 1")  # still connected, so still holding the lock
                 return True
-            self.conn.execute("SELECT 1")  # still connected, so still holding the lock
-            return True
+            except psycopg.OperationalError as error:
+                log.warning("scheduler: lost the database (%s); re-taking the lock", error)
+                self.lost = True
+                self.conn.close()
+                self.conn = None
+        try:
+            return self._take()
         except psycopg.OperationalError as error:
-            log.warning("scheduler: lost the database (%s); standing by", error)
+            log.warning("scheduler: the database is unreachable (%s); standing by", error)
             self.lost = True
             if self.conn is not None:
                 self.conn.close()
             self.conn = None
             return False
+
+    def _take(self) -> bool:
+        import psycopg
+
+        self.conn = psycopg.connect(
+            dbname=self.env["POSTGRES_DBNAME"],
+            host=self.env["POSTGRES_HOST"],
+            port=self.env["POSTGRES_PORT"],
+            user=self.env["POSTGRES_USER"],
+            password=self.env["POSTGRES_PASSWORD"],
+            autocommit=True,
+            connect_timeout=5,
+        )
+        key = lock_key(self.env["POSTGRES_SCHEMA"])
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if not row or not row[0]:
+            self.conn.close()
+            self.conn = None
+            return False
+        log.info("scheduler: active (advisory lock taken)")
+        self.acquired = True
+        return True
 
     def release(self) -> None:
         if self.conn is not None and not self.conn.closed:
