@@ -8,14 +8,50 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from application.readmodels.store import Cursor
+from application.readmodels.store import Cursor, insert_rows
 from domain.case import Case
 from domain.forum import Forum
 from domain.values import Action
 
+FORUM_COLUMNS = (
+    "forum_id",
+    "name",
+    "municipality",
+    "housing_areas",
+    "chair_org",
+    "members",
+    "established_on",
+    "dissolved_on",
+    "version",
+)
 CASE_COLUMNS = (
-    "case_id, forum_id, status, target_group, referred_by, received_on, open_actions, next_due_on,"
-    " next_review_on, closed_on, closure_reason, version"
+    "case_id",
+    "forum_id",
+    "status",
+    "target_group",
+    "referred_by",
+    "received_on",
+    "open_actions",
+    "next_due_on",
+    "next_review_on",
+    "closed_on",
+    "closure_reason",
+    "version",
+    "assessed_on",
+    "last_discussed_on",
+    "post_closure_review_on",
+)
+ACTION_COLUMNS = (
+    "action_id",
+    "case_id",
+    "forum_id",
+    "kind",
+    "responsible_org",
+    "agreed_on",
+    "due_on",
+    "status",
+    "completed_on",
+    "last_event_on",
 )
 
 
@@ -58,28 +94,9 @@ class CaseBoard:
     def apply(self, cursor: Cursor, changed: Sequence[Aggregate], events: Sequence[Any]) -> None:
         forums = [self._forum_row(a) for a in changed if isinstance(a, Forum)]
         cases = [self._case_row(a) for a in changed if isinstance(a, Case)]
-        if forums:
-            cursor.executemany(
-                "INSERT INTO board_forums VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (forum_id) DO UPDATE"
-                " SET name = excluded.name, municipality = excluded.municipality,"
-                " housing_areas = excluded.housing_areas, chair_org = excluded.chair_org,"
-                " members = excluded.members, established_on = excluded.established_on,"
-                " dissolved_on = excluded.dissolved_on, version = excluded.version",
-                forums,
-            )
+        insert_rows(cursor, "board_forums", FORUM_COLUMNS, forums, key="forum_id", update=FORUM_COLUMNS[1:])
+        insert_rows(cursor, "board_cases", CASE_COLUMNS, cases, key="case_id", update=CASE_COLUMNS[1:])
         if cases:
-            cursor.executemany(
-                "INSERT INTO board_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (case_id) DO UPDATE SET forum_id = excluded.forum_id,"
-                " status = excluded.status, target_group = excluded.target_group,"
-                " referred_by = excluded.referred_by, received_on = excluded.received_on,"
-                " open_actions = excluded.open_actions, next_due_on = excluded.next_due_on,"
-                " next_review_on = excluded.next_review_on, closed_on = excluded.closed_on,"
-                " closure_reason = excluded.closure_reason, version = excluded.version,"
-                " assessed_on = excluded.assessed_on, last_discussed_on = excluded.last_discussed_on,"
-                " post_closure_review_on = excluded.post_closure_review_on",
-                cases,
-            )
             touched = {
                 (event.originator_id, str(event.action_id))
                 for event in events
@@ -92,14 +109,14 @@ class CaseBoard:
                 for key, action in case.actions.items()
                 if (case.id, key) in touched
             ]
-            if actions:
-                cursor.executemany(
-                    "INSERT INTO board_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (action_id) DO UPDATE SET due_on = excluded.due_on,"
-                    " status = excluded.status, completed_on = excluded.completed_on,"
-                    " last_event_on = excluded.last_event_on, responsible_org = excluded.responsible_org",
-                    actions,
-                )
+            insert_rows(
+                cursor,
+                "board_actions",
+                ACTION_COLUMNS,
+                actions,
+                key="action_id",
+                update=("due_on", "status", "completed_on", "last_event_on", "responsible_org"),
+            )
 
     @staticmethod
     def _forum_row(forum: Forum) -> tuple[Any, ...]:
@@ -181,7 +198,7 @@ class CaseBoard:
         if not forum_ids:
             return []
         marks = ", ".join("?" for _ in forum_ids)
-        sql = f"SELECT {CASE_COLUMNS} FROM board_cases WHERE forum_id IN ({marks})"
+        sql = f"SELECT {', '.join(CASE_COLUMNS[:12])} FROM board_cases WHERE forum_id IN ({marks})"
         params: list[Any] = list(forum_ids)
         if status:
             sql += " AND status = ?"

@@ -95,9 +95,44 @@ def _nolock() -> Iterator[None]:
     yield
 
 
+BULK_ROWS = 1000  # from this many rows on, PostgreSQL gets them by COPY
+
+
+def insert_rows(
+    cursor: Cursor,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str | None = None,
+    update: Sequence[str] = (),
+) -> None:
+    """Insert ``rows`` into ``table``; a row whose ``key`` exists already updates the ``update``
+    columns (or, with none, leaves the stored row as it is). Of several rows with the same key,
+    the last wins. Many rows on PostgreSQL go by COPY into a staging table and one
+    ``INSERT … SELECT`` (an order of magnitude less work per row than one statement each)."""
+    if not rows:
+        return
+    if key is not None:
+        at = list(columns).index(key)
+        rows = list({row[at]: row for row in rows}.values())
+    conflict = ""
+    if key is not None:
+        action = ", ".join(f"{c} = excluded.{c}" for c in update)
+        conflict = f" ON CONFLICT ({key}) DO " + (f"UPDATE SET {action}" if update else "NOTHING")
+    names = ", ".join(columns)
+    if isinstance(cursor, _PgCursor) and len(rows) >= BULK_ROWS:
+        staging = cursor.copy_into_staging(table, columns, rows)
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{conflict}")
+        return
+    marks = ", ".join("?" for _ in columns)
+    cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}){conflict}", rows)
+
+
 class _PgCursor:
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
+        self._staged = 0
 
     @property
     def rowcount(self) -> int:
@@ -114,6 +149,16 @@ class _PgCursor:
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
+
+    def copy_into_staging(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+        """COPY the rows into a temporary table shaped like ``table`` (dropped at commit)."""
+        self._staged += 1
+        staging = f"staging_{table}_{self._staged}"
+        self._cursor.execute(f"CREATE TEMP TABLE {staging} (LIKE {table}) ON COMMIT DROP")
+        with self._cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return staging
 
 
 def check_all_when_one_is_broken(pool: Any) -> None:

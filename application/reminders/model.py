@@ -12,7 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from application.readmodels.store import Cursor
+from application.readmodels.store import Cursor, insert_rows
 from application.reminders.rules import ReminderPolicy, case_reminders, forum_reminders
 from domain.case import Case
 from domain.forum import Forum
@@ -95,12 +95,7 @@ class RemindersDue:
             chunk = [source for (source,) in sources[start : start + 500]]
             marks = ", ".join("?" for _ in chunk)
             cursor.execute(f"DELETE FROM reminders_due WHERE source_id IN ({marks})", tuple(chunk))
-        if rows:
-            cursor.executemany(
-                f"INSERT INTO reminders_due ({', '.join(REMINDER_COLUMNS)})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        insert_rows(cursor, "reminders_due", REMINDER_COLUMNS, rows)
 
     @staticmethod
     def fallen_due(cursor: Cursor, forum_ids: Sequence[str], on: str) -> list[dict[str, Any]]:
@@ -167,12 +162,7 @@ class Inbox:
                     event.timestamp.isoformat(),
                 )
             )
-        if rows:
-            cursor.executemany(
-                f"INSERT INTO inbox ({', '.join(INBOX_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (key) DO NOTHING",
-                rows,
-            )
+        insert_rows(cursor, "inbox", INBOX_COLUMNS, rows, key="key")
 
     @staticmethod
     def items(cursor: Cursor, org: str, limit: int, offset: int) -> list[dict[str, Any]]:
