@@ -10,14 +10,23 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+    TranscodingNotRegisteredError,
+)
+from eventsourcing.utils import get_topic, resolve_topic
 
 from application.privacy.keystore import KeyStore
 from domain.case import PERSONAL_FIELDS, Case
@@ -51,6 +60,7 @@ class SealedAsDict(Transcoding):
 
 class SealingMapper(Mapper[UUID]):
     keystore: KeyStore
+    _reviver: Reviver | None = None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         topic = get_topic(type(domain_event))
@@ -88,7 +98,61 @@ class SealingMapper(Mapper[UUID]):
     def to_workflow_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """The event with its personal fields left sealed: for read models, which never
         need them (and so never hold personal data, even in memory)."""
-        return super().to_domain_event(stored_event)
+        return self.decode_workflow(
+            stored_event.originator_id,
+            stored_event.originator_version,
+            stored_event.topic,
+            stored_event.state,
+        )
+
+    def decode_workflow(
+        self, originator_id: UUID | str, originator_version: int, topic: str, stored_state: bytes
+    ) -> DomainEventProtocol[UUID]:
+        """``to_workflow_event`` from a log row's parts. Read models decode the whole log when
+        rebuilt, so this is the library's ``to_domain_event`` made faster: orjson parses the
+        JSON (about 5x the standard library with its object hook), typed values
+        (``{"_type_": …, "_data_": …}``) are revived in one walk of the parsed state, and a
+        recurring id, date or vocabulary word is decoded once."""
+        transcoder = self.transcoder
+        if not isinstance(transcoder, JSONTranscoder):
+            return self._library_decode(originator_id, originator_version, topic, stored_state)
+        plain = stored_state
+        if self.cipher:
+            plain = self.cipher.decrypt(plain)
+        if self.compressor:
+            plain = self.compressor.decompress(plain)
+        try:
+            state = orjson.loads(plain)
+        except orjson.JSONDecodeError:  # JSON that only the standard library reads (e.g. NaN)
+            return self._library_decode(originator_id, originator_version, topic, stored_state)
+        reviver = self._reviver
+        if reviver is None or reviver.registered != len(transcoder.names):
+            reviver = self._reviver = Reviver(transcoder.names)
+        reviver.revive_state(state)
+        cls = resolve_topic(topic)
+        state["originator_id"] = (
+            originator_id if isinstance(originator_id, UUID) else reviver.uuid(str(originator_id))
+        )
+        state["originator_version"] = originator_version
+        class_version = getattr(cls, "class_version", 1)
+        from_version = state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
+        return event  # type: ignore[no-any-return]
+
+    def _library_decode(
+        self, originator_id: UUID | str, originator_version: int, topic: str, stored_state: bytes
+    ) -> DomainEventProtocol[UUID]:
+        stored = StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=topic,
+            state=stored_state,
+        )
+        return super().to_domain_event(stored)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)
@@ -126,3 +190,95 @@ class SealingMapper(Mapper[UUID]):
         if sealed.tag == "text":
             return ERASED
         raise PersonalDataErasedError(f"case {case_id}: {field} was erased")
+
+
+# Typed values that are immutable and recur across events (ids, business dates, vocabulary
+# words): decoded once per distinct text. Timestamps (unique per event) are not kept.
+REUSABLE = (UUID, date, Enum)
+MAX_REUSED = 100_000
+
+
+class Reviver:
+    """What the library's JSON object hook makes of parsed JSON, inner values first; a
+    recurring immutable value (an id, a date, a vocabulary word) is decoded once."""
+
+    def __init__(self, names: dict[str, Transcoding]) -> None:
+        self.names = names
+        self.registered = len(names)
+        # One cache per reusable type: text -> value.
+        self.caches: dict[str, dict[str, Any]] = {
+            name: {}
+            for name, transcoding in names.items()
+            if issubclass(transcoding.type, REUSABLE) and not issubclass(transcoding.type, datetime)
+        }
+        self.uuids: dict[str, UUID] = {}
+        self.cached = 0
+
+    def revive_state(self, state: dict[str, Any]) -> None:
+        """Revive an event's parsed state in place (the common shapes inlined: this runs for
+        every value of every event of a rebuild)."""
+        caches = self.caches
+        for name, value in state.items():
+            if type(value) is dict:
+                if len(value) == 2 and "_type_" in value and "_data_" in value:
+                    type_name, data = value["_type_"], value["_data_"]
+                    cache = caches.get(type_name)
+                    if cache is not None and type(data) is str:
+                        known = cache.get(data)
+                        state[name] = self.remember(cache, type_name, data) if known is None else known
+                    else:
+                        state[name] = self.typed(type_name, data)
+                else:
+                    state[name] = self.revive(value)
+            elif type(value) is list:
+                state[name] = self.revive(value)
+
+    def revive(self, value: Any) -> Any:
+        if type(value) is dict:
+            if len(value) == 2 and "_type_" in value and "_data_" in value:
+                return self.typed(value["_type_"], value["_data_"])
+            return {
+                key: self.revive(item) if type(item) is dict or type(item) is list else item
+                for key, item in value.items()
+            }
+        if type(value) is list:
+            return [self.revive(item) if type(item) is dict or type(item) is list else item for item in value]
+        return value
+
+    def typed(self, name: str, data: Any) -> Any:
+        cache = self.caches.get(name)
+        if cache is not None and type(data) is str:
+            known = cache.get(data)
+            return self.remember(cache, name, data) if known is None else known
+        if type(data) is dict or type(data) is list:
+            data = self.revive(data)
+        return self.transcoding(name).decode(data)
+
+    def remember(self, cache: dict[str, Any], name: str, data: str) -> Any:
+        self.make_room()
+        value = cache[data] = self.transcoding(name).decode(data)
+        self.cached += 1
+        return value
+
+    def make_room(self) -> None:
+        """The caches hold at most MAX_REUSED values in all; when full, they start again."""
+        if self.cached >= MAX_REUSED:
+            for cache in self.caches.values():
+                cache.clear()
+            self.uuids.clear()
+            self.cached = 0
+
+    def uuid(self, text: str) -> UUID:
+        """An originator id (as text from the log) as a ``UUID``, made once per aggregate."""
+        known = self.uuids.get(text)
+        if known is None:
+            self.make_room()
+            known = self.uuids[text] = UUID(text)
+            self.cached += 1
+        return known
+
+    def transcoding(self, name: str) -> Transcoding:
+        try:
+            return self.names[name]
+        except KeyError:
+            raise TranscodingNotRegisteredError(f"no transcoding named {name!r}") from None
