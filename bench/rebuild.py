@@ -10,8 +10,9 @@ drops (always, in ``finally``), it
    x ``--events-per-case`` events through the domain aggregates and ``app.save`` (see
    bench/history.py: real events, saved ``--group`` cases per transaction, ``--active`` cases
    open at any time, so each case's events are interleaved with those of the others);
-2. (a) baseline: reads the whole notification log with ``app.recorder.select_notifications``
-   in pages of ``--page-size`` (as the projector pages it), twice, and takes the faster pass;
+2. (a) baseline: reads the whole notification log in pages of ``--page-size``, twice each, with
+   the library's ``app.recorder.select_notifications`` and as the projector reads it (plain
+   rows), and takes the fastest pass of either as the raw read rate;
 3. (b) rebuilds every read model with ``app.workflow.rebuild()`` on a freshly built application
    (cold projector state), while a light instrumentation of this process's objects (no product
    code is changed) accounts the wall time to reading, decoding, folding, row building + SQL
@@ -132,6 +133,20 @@ def raw_read(app: Forebyg, page: int, topics: list[str] | None = None) -> tuple[
     return count, time.perf_counter() - began
 
 
+def lean_read(app: Forebyg, page: int) -> tuple[int, float]:
+    """The log read as the projector reads it on PostgreSQL: plain rows, no objects."""
+    last = app.recorder.max_notification_id() or 0
+    position, count = 0, 0
+    began = time.perf_counter()
+    while position < last:
+        rows = app.workflow._page(position, page, last)
+        if not rows:
+            break
+        count += len(rows)
+        position = rows[-1][0]
+    return count, time.perf_counter() - began
+
+
 def read_and_decode(app: Forebyg, page: int) -> tuple[int, float]:
     last = app.recorder.max_notification_id() or 0
     position, count = 0, 0
@@ -237,9 +252,21 @@ def instrumented_rebuild(app: Forebyg) -> tuple[int, float, float, Account]:
     projector = app.workflow
     account = Account()
     account.wrap(projector, "_apply_batch", "fold")
-    account.wrap(app.recorder, "select_notifications", "read")
     account.wrap(app.recorder, "max_notification_id", "read")
-    account.wrap(app.mapper, "to_domain_event", "decode")
+    account.wrap(projector, "_decode", "decode")
+    # Pages are read on the projector's prefetch thread, overlapping the fold: timed apart.
+    reading = {"seconds": 0.0, "pages": 0}
+    page = projector._page
+
+    def timed_page(*args: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return page(*args)
+        finally:
+            reading["seconds"] += time.perf_counter() - began
+            reading["pages"] += 1
+
+    projector._page = timed_page  # type: ignore[method-assign]
     account.wrap(projector, "_state_before", "state_before")
     account.wrap(app.repository, "get", "repository_get")
     account.wrap_context(app.read_store, "transaction", "transaction")
@@ -273,9 +300,15 @@ def instrumented_rebuild(app: Forebyg) -> tuple[int, float, float, Account]:
             rows[label] += 1
         return label
 
+    def copied(table: str, columns: Any, copy_rows: Any) -> str:
+        rows[f"sql:COPY {table}"] += len(copy_rows)
+        return f"sql:COPY {table}"
+
     account.wrap(store_module._PgCursor, "executemany", statement)
     account.wrap(store_module._PgCursor, "execute", statement)
+    account.wrap(store_module._PgCursor, "copy_into_staging", copied)
     account.rows = rows  # type: ignore[attr-defined]
+    account.reading = reading  # type: ignore[attr-defined]
     cpu0 = time.process_time()
     began = time.perf_counter()
     try:
@@ -284,6 +317,7 @@ def instrumented_rebuild(app: Forebyg) -> tuple[int, float, float, Account]:
         wall = time.perf_counter() - began
         cpu = time.process_time() - cpu0
         account.restore()
+        del projector._page
     return applied, wall, cpu, account
 
 
@@ -292,8 +326,8 @@ def describe_account(account: Account, wall: float) -> list[str]:
     applies = {k[len("apply:") :]: v for k, v in s.items() if k.startswith("apply:")}
     sql = {k[len("sql:") :]: v for k, v in s.items() if k.startswith("sql:")}
     rows = [
-        ("read notifications (select_notifications, max id)", s["read"]),
-        ("decode (mapper.to_domain_event)", s["decode"]),
+        ("max notification id", s["read"]),
+        ("decode (mapper.decode_workflow)", s["decode"]),
         ("fold (event.mutate loop, state cache)", s["fold"] + s["state_before"]),
         ("repository.get (state not in the projector's cache)", s["repository_get"]),
         ("model.apply: building rows (Python)", sum(applies.values())),
@@ -305,8 +339,13 @@ def describe_account(account: Account, wall: float) -> list[str]:
         ("key store (Python; its SQL and transactions above)", s["keystore"]),
     ]
     rest = wall - sum(v for _, v in rows)
-    rows.append(("the rest (loop, GC, ...)", rest))
+    rows.append(("the rest (waiting for the next page, loop, GC)", rest))
     lines = [f"    {label:<54} {seconds:8.2f} s  {100 * seconds / wall:5.1f} %" for label, seconds in rows]
+    reading = account.reading  # type: ignore[attr-defined]
+    lines.append(
+        f"    (reading the log on the prefetch thread, overlapped with the above: {reading['seconds']:.2f} s"
+        f" in {reading['pages']} pages)"
+    )
     transactions = {k: (v, account.calls[k]) for k, v in s.items() if k.startswith("transaction")}
     lines.append(
         "    transactions by caller: "
@@ -315,7 +354,7 @@ def describe_account(account: Account, wall: float) -> list[str]:
             for k, (v, n) in transactions.items()
         )
     )
-    lines.append("    SQL by statement (rows = statements sent; executemany sends one per row):")
+    lines.append("    SQL by statement (rows: statements sent, executemany one per row; COPY: rows copied):")
     written = account.rows  # type: ignore[attr-defined]
     small = 0.0
     for label, seconds in sorted(sql.items(), key=lambda kv: -kv[1]):
@@ -426,12 +465,24 @@ def main(argv: list[str] | None = None) -> int:
         page = args.page_size or app.workflow.batch_size
         passes = [raw_read(app, page) for _ in range(2)]
         raw_count, raw_seconds = min(passes, key=lambda p: p[1])
-        raw_rate = raw_count / raw_seconds
+        library_rate = raw_count / raw_seconds
         print(
-            f"(a) raw read:   {raw_count} notifications in {raw_seconds:.2f} s = {raw_rate:,.0f} events/s "
-            f"(pages of {page}; passes {', '.join(f'{s:.2f}' for _, s in passes)} s)",
+            f"(a) raw read:   {raw_count} notifications in {raw_seconds:.2f} s = {library_rate:,.0f} "
+            f"events/s with the library's select_notifications (pages of {page}; passes "
+            f"{', '.join(f'{s:.2f}' for _, s in passes)} s)",
             flush=True,
         )
+        lean_passes = [lean_read(app, page) for _ in range(2)]
+        lean_count, lean_seconds = min(lean_passes, key=lambda p: p[1])
+        lean_rate = lean_count / lean_seconds
+        print(
+            f"                {lean_count} rows in {lean_seconds:.2f} s = {lean_rate:,.0f} events/s as plain"
+            f" rows, as the projector reads the log"
+            f" (passes {', '.join(f'{s:.2f}' for _, s in lean_passes)} s)",
+            flush=True,
+        )
+        raw_rate = max(library_rate, lean_rate)  # the goal is measured against the faster read
+        print(f"    baseline: the faster of the two, {raw_rate:,.0f} events/s", flush=True)
         big_count, big_seconds = raw_read(app, 10_000)
         print(f"    (pages of 10000: {big_count / big_seconds:,.0f} events/s)", flush=True)
         topic_count, topic_seconds = raw_read(app, page, sorted(WORKFLOW_TOPICS))
@@ -488,7 +539,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  read models   board_cases {facts['board_cases']}, board_actions {facts['board_actions']}, "
             f"reminders_due {facts['reminders_due']}, inbox {facts['inbox']}"
         )
-        print(f"  (a) raw read  {raw_rate:12,.0f} events/s")
+        print(
+            f"  (a) raw read  {raw_rate:12,.0f} events/s"
+            f"  (library {library_rate:,.0f}, plain rows {lean_rate:,.0f})"
+        )
         print(f"  (b) rebuild   {rebuild_rate:12,.0f} events/s  ({wall:.1f} s)")
         print(f"  ratio         (b)/(a) = {ratio:.3f}   (goal >= {GOAL_RATIO}: {verdict})")
         print("=" * 78)
