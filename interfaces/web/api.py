@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import EXCLUDE, Schema
+from marshmallow import RAISE, Schema, ValidationError
 
 from application.accounts import Caller
 from application.app import Forebyg
@@ -148,6 +148,17 @@ def _present(recorded: Recorded, schema: type[Schema] | None, status: int) -> Re
     return response
 
 
+def _query_args() -> dict[str, str]:
+    """The query string, each parameter once: a repeated one is ambiguous, so refused."""
+    given = request.args.to_dict(flat=False)
+    repeated = {name: ["Given more than once."] for name, values in given.items() if len(values) > 1}
+    if repeated:
+        raise ValidationError(repeated)
+    args = {name: values[0] for name, values in given.items()}
+    _check_text(args, "")
+    return args
+
+
 def route(
     blueprint: Blueprint,
     rule: str,
@@ -191,9 +202,9 @@ def route(
             if request_schema is not None:
                 kwargs["body"] = _json_body(request_schema)
             if query is not None:
-                args = request.args.to_dict()
-                _check_text(args, "")
-                kwargs["query"] = query().load(args, unknown=EXCLUDE)
+                kwargs["query"] = query().load(_query_args(), unknown=RAISE)
+            elif not public and request.args:  # a misspelt filter must not quietly answer everything
+                raise ValidationError({name: ["Unknown field."] for name in _query_args()})
             if caller is None:
                 return view(**kwargs)
             if not command:

@@ -145,6 +145,22 @@ def test_a_nul_character_in_text_never_breaks_the_forum_and_case_lists(world: Wo
     assert world.send(Call("GET", "/api/cases")).status_code == 200
 
 
+def test_an_unknown_or_repeated_query_parameter_is_422_naming_it(
+    world: World, subtests: pytest.Subtests
+) -> None:
+    """A misspelt filter (``?stauts=open``) must not quietly answer with everything."""
+    for op in PROTECTED:
+        call = sample(op.method, op.path, world.own)
+        with subtests.test(msg=_name(op.method, op.path)), world.records_nothing():
+            query = {**(call.query or {}), "stauts": "open"}
+            assert field_errors(world.send(Call(call.method, call.path, call.body, query))) == {
+                "stauts": ["Unknown field."]
+            }
+    listing = "/api/cases?status=active&status=closed"
+    assert field_errors(world.send(Call("GET", listing))) == {"status": ["Given more than once."]}
+    assert world.send(Call("GET", "/api/cases", query={"status": "active"})).status_code == 200
+
+
 # --- methods and paths --------------------------------------------------------------------
 
 
