@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
 
 from domain import values
 
@@ -71,3 +73,95 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         transcoder.register(VocabularyAsValue(vocabulary))
     for value_object in VALUE_OBJECTS:
         transcoder.register(ValueObjectAsDict(value_object))
+
+
+# Typed values that are immutable and recur across events (ids, business dates, vocabulary
+# words): decoded once per distinct text. Timestamps (unique per event) are not kept.
+REUSABLE = (UUID, date, Enum)
+MAX_REUSED = 100_000
+
+
+class Reviver:
+    """What the library's JSON object hook makes of parsed JSON, inner values first; a
+    recurring immutable value (an id, a date, a vocabulary word) is decoded once."""
+
+    def __init__(self, names: dict[str, Transcoding]) -> None:
+        self.names = names
+        self.registered = len(names)
+        # One cache per reusable type: text -> value.
+        self.caches: dict[str, dict[str, Any]] = {
+            name: {}
+            for name, transcoding in names.items()
+            if issubclass(transcoding.type, REUSABLE) and not issubclass(transcoding.type, datetime)
+        }
+        self.uuids: dict[str, UUID] = {}
+        self.cached = 0
+
+    def revive_state(self, state: dict[str, Any]) -> None:
+        """Revive an event's parsed state in place (the common shapes inlined: this runs for
+        every value of every event of a rebuild)."""
+        caches = self.caches
+        for name, value in state.items():
+            if type(value) is dict:
+                if len(value) == 2 and "_type_" in value and "_data_" in value:
+                    type_name, data = value["_type_"], value["_data_"]
+                    cache = caches.get(type_name)
+                    if cache is not None and type(data) is str:
+                        known = cache.get(data)
+                        state[name] = self.remember(cache, type_name, data) if known is None else known
+                    else:
+                        state[name] = self.typed(type_name, data)
+                else:
+                    state[name] = self.revive(value)
+            elif type(value) is list:
+                state[name] = self.revive(value)
+
+    def revive(self, value: Any) -> Any:
+        if type(value) is dict:
+            if len(value) == 2 and "_type_" in value and "_data_" in value:
+                return self.typed(value["_type_"], value["_data_"])
+            return {
+                key: self.revive(item) if type(item) is dict or type(item) is list else item
+                for key, item in value.items()
+            }
+        if type(value) is list:
+            return [self.revive(item) if type(item) is dict or type(item) is list else item for item in value]
+        return value
+
+    def typed(self, name: str, data: Any) -> Any:
+        cache = self.caches.get(name)
+        if cache is not None and type(data) is str:
+            known = cache.get(data)
+            return self.remember(cache, name, data) if known is None else known
+        if type(data) is dict or type(data) is list:
+            data = self.revive(data)
+        return self.transcoding(name).decode(data)
+
+    def remember(self, cache: dict[str, Any], name: str, data: str) -> Any:
+        self.make_room()
+        value = cache[data] = self.transcoding(name).decode(data)
+        self.cached += 1
+        return value
+
+    def make_room(self) -> None:
+        """The caches hold at most MAX_REUSED values in all; when full, they start again."""
+        if self.cached >= MAX_REUSED:
+            for cache in self.caches.values():
+                cache.clear()
+            self.uuids.clear()
+            self.cached = 0
+
+    def uuid(self, text: str) -> UUID:
+        """An originator id (as text from the log) as a ``UUID``, made once per aggregate."""
+        known = self.uuids.get(text)
+        if known is None:
+            self.make_room()
+            known = self.uuids[text] = UUID(text)
+            self.cached += 1
+        return known
+
+    def transcoding(self, name: str) -> Transcoding:
+        try:
+            return self.names[name]
+        except KeyError:
+            raise TranscodingNotRegisteredError(f"no transcoding named {name!r}") from None

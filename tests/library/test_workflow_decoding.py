@@ -12,9 +12,9 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from application import transcodings
 from application.bootstrap import build_application, migrate
 from application.demo import build_demo
-from application.privacy import sealing
 from application.privacy.sealing import Sealed, SealingMapper
 from application.settings import Settings
 
@@ -65,7 +65,7 @@ def test_the_fast_decoder_makes_the_librarys_events_on_the_embedded_store(
         log = stored_log(app)
         assert_same_events(mapper, log)
         # With caches so small they are cleared over and over, still the same events.
-        monkeypatch.setattr(sealing, "MAX_REUSED", 3)
+        monkeypatch.setattr(transcodings, "MAX_REUSED", 3)
         mapper._reviver = None
         assert_same_events(mapper, log)
     finally:
