@@ -1,0 +1,83 @@
+"""Forums and their meetings."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from interfaces.web.schemas.common import SLUG, IsoDate, Uuid, text
+
+
+class EstablishForumRequest(Schema):
+    name = text(200)
+    municipality = text(200)
+    housing_areas = fields.List(text(200), required=True, validate=validate.Length(min=1, max=50))
+    members = fields.List(fields.String(validate=SLUG), load_default=list, validate=validate.Length(max=100))
+
+
+class MemberRequest(Schema):
+    org = fields.String(required=True, validate=SLUG)
+
+
+class ScheduleMeetingRequest(Schema):
+    planned_on = fields.Date(required=True)
+
+
+class HoldMeetingRequest(Schema):
+    held_on = fields.Date(required=True)
+    attendees = fields.List(
+        fields.String(validate=SLUG), required=True, validate=validate.Length(min=1, max=100)
+    )
+    discussed_cases = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=200))
+    summary = text(2000, required=False)
+
+
+class CancelMeetingRequest(Schema):
+    reason = text(500, required=False)
+
+
+class AreaMappingRequest(Schema):
+    recorded_on = fields.Date(required=True)
+    housing_area = text(200)
+    resources = text(4000)
+    challenges = text(4000)
+
+
+class MeetingResponse(Schema):
+    meeting_id = Uuid(required=True)
+    planned_on = IsoDate(required=True)
+    status = fields.String(required=True)
+    held_on = IsoDate(allow_none=True)
+    attendees = fields.List(fields.String())
+    discussed_cases = fields.List(Uuid())
+    summary = fields.String()
+    cancel_reason = fields.String()
+
+
+class ForumResponse(Schema):
+    id = Uuid(required=True)
+    version = fields.Integer(required=True)
+    name = fields.String(required=True)
+    municipality = fields.String(required=True)
+    housing_areas = fields.List(fields.String(), required=True)
+    chair_org = fields.String(required=True)
+    established_on = IsoDate(required=True)
+    members = fields.List(fields.String(), required=True)
+    meetings = fields.List(fields.Nested(MeetingResponse))
+    area_mappings = fields.List(fields.Dict())
+    dissolved_on = IsoDate(allow_none=True)
+
+
+class ForumSummaryResponse(Schema):
+    id = Uuid(required=True)
+    version = fields.Integer(required=True)
+    name = fields.String(required=True)
+    municipality = fields.String(required=True)
+    housing_areas = fields.List(fields.String(), required=True)
+    chair_org = fields.String(required=True)
+    members = fields.List(fields.String(), required=True)
+    established_on = IsoDate(required=True)
+    dissolved_on = IsoDate(allow_none=True)
+
+
+class ForumListResponse(Schema):
+    items = fields.List(fields.Nested(ForumSummaryResponse), required=True)
