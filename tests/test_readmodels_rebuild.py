@@ -13,22 +13,13 @@ from application.demo import build_demo
 from application.readmodels import store
 from application.reminders.dispatch import Dispatcher
 from tests.conftest import TODAY
-
-TABLES = (
-    "board_forums",
-    "board_cases",
-    "board_actions",
-    "reminders_due",
-    "inbox",
-    "directory_orgs",
-    "directory_users",
-)
+from tests.faults.support import READ_MODEL_TABLES
 
 
 def read_models(app: Forebyg) -> dict[str, list[tuple[Any, ...]]]:
     rows = {}
     with app.read_store.transaction() as cursor:
-        for table in TABLES:
+        for table in READ_MODEL_TABLES:
             cursor.execute(f"SELECT * FROM {table} ORDER BY 1")
             rows[table] = [tuple(row) for row in cursor.fetchall()]
     return rows

@@ -206,20 +206,7 @@ class CaseBoard:
         sql += " ORDER BY received_on DESC, case_id LIMIT ? OFFSET ?"
         params += [limit, offset]
         cursor.execute(sql, params)
-        names = (
-            "id",
-            "forum_id",
-            "status",
-            "target_group",
-            "referred_by",
-            "received_on",
-            "open_actions",
-            "next_due_on",
-            "next_review_on",
-            "closed_on",
-            "closure_reason",
-            "version",
-        )
+        names = ("id", *CASE_COLUMNS[1:12])  # a case is "id" in answers
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     @staticmethod
