@@ -72,12 +72,12 @@ from application.demo import DEMO_PASSWORD, build_demo, register_accounts  # noq
 from application.errors import ConflictError, StaleVersionError  # noqa: E402
 from application.receipts import Idempotency, Recorded  # noqa: E402
 from application.settings import Settings  # noqa: E402
+from bench.support import DEFAULT_DATABASE_URL, drop_schema, with_schema  # noqa: E402
 from domain.values import Subject  # noqa: E402
 
 # The product code measured: where `application` was imported from (the server runs from there too).
 PRODUCT = Path(sys.modules["application"].__file__ or ".").resolve().parents[1]
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 COORDINATOR = "koordinator"  # demo user: coordinator at aarhus-kommune, a member of every demo forum
 CHAIR = "aarhus-kommune"
 ACTION_OWNER = "foreningen-broen"  # a member of both demo forums
@@ -973,20 +973,6 @@ def summarize_py_spy(directory: str) -> str:
 
 
 # --- setup, server, teardown ---------------------------------------------------------------
-
-
-def with_schema(base_url: str, schema: str, pool_size: int) -> str:
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}schema={schema}&pool_size={pool_size}"
-
-
-def drop_schema(base_url: str, schema: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(base_url.split("?", maxsplit=1)[0], autocommit=True, connect_timeout=5) as conn:
-        conn.execute("SET lock_timeout = '30s'")
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def postgres_facts(base_url: str) -> dict[str, str]:

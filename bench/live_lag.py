@@ -52,11 +52,11 @@ from application.bootstrap import build_application, migrate  # noqa: E402
 from application.demo import register_accounts  # noqa: E402
 from application.settings import Settings  # noqa: E402
 from bench.history import CHAIR, MEMBERS, generate_history  # noqa: E402
-from bench.rebuild import drop_schema, revision, with_schema  # noqa: E402
+from bench.rebuild import revision  # noqa: E402
+from bench.support import DEFAULT_DATABASE_URL, drop_schema, with_schema  # noqa: E402
 from domain.values import Subject  # noqa: E402
 
 PRODUCT = Path(sys.modules["application"].__file__ or ".").resolve().parents[1]
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 GOAL_P99_MS = 200.0
 VISIBLE_TIMEOUT = 10.0
 ACTION_OWNER = "foreningen-broen"

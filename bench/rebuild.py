@@ -51,26 +51,12 @@ from application.readmodels import store as store_module  # noqa: E402
 from application.readmodels.projector import WORKFLOW_TOPICS  # noqa: E402
 from application.settings import Settings  # noqa: E402
 from bench.history import HistoryStats, generate_history  # noqa: E402
+from bench.support import DEFAULT_DATABASE_URL, drop_schema, with_schema  # noqa: E402
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 GOAL_RATIO = 0.25
 
 
 # --- database helpers ----------------------------------------------------------------------
-
-
-def with_schema(base_url: str, schema: str, pool_size: int = 5) -> str:
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}schema={schema}&pool_size={pool_size}"
-
-
-def drop_schema(base_url: str, schema: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(base_url.split("?", maxsplit=1)[0], autocommit=True, connect_timeout=5) as conn:
-        conn.execute("SET lock_timeout = '30s'")
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def table_facts(base_url: str, schema: str, events_table: str) -> dict[str, str]:

@@ -20,9 +20,9 @@ from domain.errors import (
     NoReviewDueError,
     OpenActionsError,
     PersonalDataErasedError,
-    ReminderAlreadySentError,
     WrongForumError,
 )
+from domain.reminded import Reminded
 from domain.values import (
     ERASED,
     Action,
@@ -58,7 +58,7 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
 OPEN_STATUSES = (CaseStatus.AWAITING_ASSESSMENT, CaseStatus.ACTIVE)
 
 
-class Case(Aggregate):
+class Case(Reminded, Aggregate):
     """A concern (bekymringshenvendelse) about one person, handled by one forum.
 
     Invariants: no action without a responsible organisation and a due date; no action on
@@ -493,29 +493,6 @@ class Case(Aggregate):
         self.last_event_on = max(self.last_event_on, reopened_on)
 
     # --- follow-up -------------------------------------------------------------------
-
-    def record_reminder(
-        self,
-        key: str,
-        rule: str,
-        channel: str,
-        recipient_org: str,
-        sent_on: date,
-        due_on: date,
-        action_id: UUID | None = None,
-    ) -> None:
-        """A reminder about this case was delivered; each reminder key is delivered once."""
-        if not key or key in self.reminders_sent:
-            raise ReminderAlreadySentError(f"reminder {key!r} was already sent")
-        self._reminder_sent(
-            key=key,
-            rule=rule,
-            channel=channel,
-            recipient_org=recipient_org,
-            sent_on=sent_on,
-            due_on=due_on,
-            action_id=action_id,
-        )
 
     @event("ReminderSent")
     def _reminder_sent(

@@ -18,8 +18,8 @@ from domain.errors import (
     MeetingCancelledError,
     MeetingNotFoundError,
     NotAMemberError,
-    ReminderAlreadySentError,
 )
+from domain.reminded import Reminded
 from domain.values import (
     Meeting,
     MeetingStatus,
@@ -30,7 +30,7 @@ from domain.values import (
 )
 
 
-class Forum(Aggregate):
+class Forum(Reminded, Aggregate):
     """A collaboration forum for one or more vulnerable housing areas.
 
     Invariants: the chair organisation is always a member and cannot leave; a meeting is
@@ -259,29 +259,6 @@ class Forum(Aggregate):
     @event("Dissolved")
     def _dissolved(self, dissolved_on: date, reason: str) -> None:
         self.dissolved_on = dissolved_on
-
-    def record_reminder(
-        self,
-        key: str,
-        rule: str,
-        channel: str,
-        recipient_org: str,
-        sent_on: date,
-        due_on: date,
-        action_id: UUID | None = None,
-    ) -> None:
-        """A reminder about this forum was delivered; each reminder key is delivered once."""
-        if not key or key in self.reminders_sent:
-            raise ReminderAlreadySentError(f"reminder {key!r} was already sent")
-        self._reminder_sent(
-            key=key,
-            rule=rule,
-            channel=channel,
-            recipient_org=recipient_org,
-            sent_on=sent_on,
-            due_on=due_on,
-            action_id=action_id,
-        )
 
     @event("ReminderSent")
     def _reminder_sent(

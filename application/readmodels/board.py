@@ -173,18 +173,8 @@ class CaseBoard:
 
     @staticmethod
     def forums(cursor: Cursor, org: str | None) -> list[dict[str, Any]]:
-        cursor.execute("SELECT * FROM board_forums ORDER BY name, forum_id")
-        names = (
-            "id",
-            "name",
-            "municipality",
-            "housing_areas",
-            "chair_org",
-            "members",
-            "established_on",
-            "dissolved_on",
-            "version",
-        )
+        cursor.execute(f"SELECT {', '.join(FORUM_COLUMNS)} FROM board_forums ORDER BY name, forum_id")
+        names = ("id", *FORUM_COLUMNS[1:])  # a forum is "id" in answers
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         for row in rows:
             row["housing_areas"] = json.loads(row["housing_areas"])

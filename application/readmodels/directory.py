@@ -8,7 +8,10 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from application.accounts import Organisation, UserAccount
-from application.readmodels.store import Cursor
+from application.readmodels.store import Cursor, insert_rows
+
+ORG_COLUMNS = ("slug", "name", "kind", "email")
+USER_COLUMNS = ("username", "org", "role", "email", "active")
 
 
 class Directory:
@@ -36,18 +39,8 @@ class Directory:
             for a in changed
             if isinstance(a, UserAccount)
         ]
-        if orgs:
-            cursor.executemany(
-                "INSERT INTO directory_orgs VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO UPDATE SET"
-                " name = excluded.name, kind = excluded.kind, email = excluded.email",
-                orgs,
-            )
-        if users:
-            cursor.executemany(
-                "INSERT INTO directory_users VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET"
-                " org = excluded.org, role = excluded.role, email = excluded.email, active = excluded.active",
-                users,
-            )
+        insert_rows(cursor, "directory_orgs", ORG_COLUMNS, orgs, key="slug", update=ORG_COLUMNS[1:])
+        insert_rows(cursor, "directory_users", USER_COLUMNS, users, key="username", update=USER_COLUMNS[1:])
 
     @staticmethod
     def addresses(cursor: Cursor, org: str) -> list[str]:

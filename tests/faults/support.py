@@ -90,6 +90,19 @@ def wait_until(
         time.sleep(interval)
 
 
+def wait_for_delivery(
+    world: World, pg: psycopg.Connection[tuple[Any, ...]], keys: set[str], *procs: Proc, timeout: float = 30
+) -> float:
+    """Wait until every reminder in ``keys`` is in the inbox; answers how long that took."""
+    return wait_until(
+        lambda: keys <= set(world.inbox_keys(pg)),
+        timeout,
+        f"{len(keys)} reminder(s) in the inbox",
+        interval=0.1,
+        explain=lambda: "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in procs),
+    )
+
+
 # --- processes ----------------------------------------------------------------------------
 
 

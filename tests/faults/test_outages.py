@@ -29,6 +29,7 @@ from tests.faults.support import (
     table_rows,
     terminate_backends_of,
     tracking_position,
+    wait_for_delivery,
     wait_until,
 )
 
@@ -111,8 +112,14 @@ def test_follower_survives_an_outage_and_its_read_models_equal_a_rebuild(
     assert read_model_differences(table_rows(pg, world.schema), table_rows(pg, scratch_schema)) == []
 
 
-def in_inbox(world: World, pg: psycopg.Connection[tuple[Any, ...]], keys: set[str]) -> bool:
-    return keys <= set(world.inbox_keys(pg))
+def start_scheduler_and_deliver(
+    world: World, procs: Processes, smtp_sink: SmtpSink, pg: psycopg.Connection[tuple[Any, ...]]
+) -> tuple[Proc, dict[str, str]]:
+    """A scheduler running, with what was due at its start delivered."""
+    due = world.due_reminders()
+    scheduler = procs.start("scheduler", ["scheduler"], cli_env(world.settings, smtp_url=smtp_sink.url))
+    wait_for_delivery(world, pg, set(due), scheduler)
+    return scheduler, due
 
 
 def test_scheduler_re_takes_its_lock_and_delivers_within_seconds_after_its_connections_are_cut(
@@ -120,28 +127,15 @@ def test_scheduler_re_takes_its_lock_and_delivers_within_seconds_after_its_conne
     procs: Processes,
     smtp_sink: SmtpSink,
     pg: psycopg.Connection[tuple[Any, ...]],
-    postgres_settings: Settings,
 ) -> None:
     world = world_factory(10)
-    due = world.due_reminders()
-    scheduler = procs.start("scheduler", ["scheduler"], cli_env(postgres_settings, smtp_url=smtp_sink.url))
-    wait_until(
-        lambda: set(due) <= set(world.inbox_keys(pg)), 30, "first deliveries", explain=scheduler.output
-    )
+    scheduler, due = start_scheduler_and_deliver(world, procs, smtp_sink, pg)
     took = []
     for round_ in range(2):
         assert terminate_backends_of(pg, scheduler.pid) >= 2  # the lock's connection and the pools'
         world.refer_unassessed(days_ago=30 + round_)
         due = world.due_reminders()
-        took.append(
-            wait_until(
-                partial(in_inbox, world, pg, set(due)),
-                GIVE_UP_SECONDS,
-                f"delivery after cut {round_ + 1}",
-                interval=0.1,
-                explain=scheduler.output,
-            )
-        )
+        took.append(wait_for_delivery(world, pg, set(due), scheduler, timeout=GIVE_UP_SECONDS))
     time.sleep(2.5)  # two more ticks: nothing is delivered twice
     print(f"delivered {', '.join(f'{t:.1f}s' for t in took)} after each cut")
 
@@ -160,14 +154,9 @@ def test_scheduler_survives_an_outage_and_keeps_delivering(
     procs: Processes,
     smtp_sink: SmtpSink,
     pg: psycopg.Connection[tuple[Any, ...]],
-    postgres_settings: Settings,
 ) -> None:
     world = world_factory(10)
-    due = world.due_reminders()
-    scheduler = procs.start("scheduler", ["scheduler"], cli_env(postgres_settings, smtp_url=smtp_sink.url))
-    wait_until(
-        lambda: set(due) <= set(world.inbox_keys(pg)), 30, "first deliveries", explain=scheduler.output
-    )
+    scheduler, due = start_scheduler_and_deliver(world, procs, smtp_sink, pg)
 
     cut = outage(pg, scheduler.pid, OUTAGE_SECONDS / 2)
     world.refer_unassessed(days_ago=30)
@@ -176,13 +165,7 @@ def test_scheduler_survives_an_outage_and_keeps_delivering(
     assert cut >= 2, "the outage cut no connection of the scheduler"
     due_now = world.due_reminders()
     assert len(set(due_now) - set(due)) >= 4
-    took = wait_until(
-        lambda: set(due_now) <= set(world.inbox_keys(pg)),
-        GIVE_UP_SECONDS,
-        "the reminders recorded during the outage to be delivered",
-        interval=0.1,
-        explain=scheduler.output,
-    )
+    took = wait_for_delivery(world, pg, set(due_now), scheduler, timeout=GIVE_UP_SECONDS)
     print(f"{cut} connections cut in {OUTAGE_SECONDS}s; delivered {took:.1f}s after the outage")
     time.sleep(2.5)  # two more ticks: nothing is delivered twice
 

@@ -14,31 +14,19 @@ import pytest
 
 from application.settings import Settings
 from tests.faults.support import (
-    Proc,
     Processes,
     SmtpSink,
     World,
     assert_delivered_exactly_once,
     cli_env,
     terminate_lock_connection_of,
+    wait_for_delivery,
     wait_until,
 )
 
 pytestmark = pytest.mark.postgres
 
 TICKS_TO_WAIT_FOR_DUPLICATES = 2.5  # seconds: more than two ticks of FOREBYG_SCHEDULER_INTERVAL_SECONDS=1
-
-
-def wait_for_delivery(
-    world: World, pg: psycopg.Connection[tuple[Any, ...]], keys: set[str], *procs: Proc, timeout: float = 30
-) -> float:
-    return wait_until(
-        lambda: keys <= set(world.inbox_keys(pg)),
-        timeout,
-        f"{len(keys)} reminder(s) in the inbox",
-        interval=0.1,
-        explain=lambda: "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in procs),
-    )
 
 
 def test_scheduler_down_across_due_times_delivers_each_reminder_once_when_started(
