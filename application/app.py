@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from application.base import ForebygBase, today_in_denmark
 from application.cases import CaseCommands
@@ -15,7 +16,7 @@ from application.privacy.service import PrivacyCommands
 from application.queries import Queries
 from application.readmodels.board import CaseBoard
 from application.readmodels.directory import Directory
-from application.readmodels.projector import Projector
+from application.readmodels.projector import Projector, event_topics
 from application.reminders.model import Inbox, RemindersDue
 from application.reminders.rules import ReminderPolicy
 from application.sessions import SessionPolicy, SessionStore
@@ -54,7 +55,12 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
         self.access_log = AccessLog(self.read_store)
         self.sessions = SessionStore(self.read_store, session_policy or SessionPolicy())
         self.workflow = Projector(
-            self, self.read_store, [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()]
+            self,
+            self.read_store,
+            [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()],
+            # A long rebuild folds the cases in parts, one process each (see Projector).
+            partitioned_topics=event_topics(Case),
+            app_factory=partial(type(self), env=dict(self.env), policy=self.policy),
         )
         if self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo") == "eventsourcing.popo":
             self.create_read_models()

@@ -8,7 +8,12 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Transcoding,
+    TranscodingNotRegisteredError,
+)
 
 from domain import values
 
@@ -94,21 +99,33 @@ class Reviver:
             for name, transcoding in names.items()
             if issubclass(transcoding.type, REUSABLE) and not issubclass(transcoding.type, datetime)
         }
+        # Values decoded straight from their data, without a walk: timestamps (unique, so not
+        # cached) and transcodings whose data holds no typed values (``flat_data``).
+        self.direct: dict[str, Any] = {
+            name: datetime.fromisoformat if type(transcoding) is DatetimeAsISO else transcoding.decode
+            for name, transcoding in names.items()
+            if type(transcoding) is DatetimeAsISO or getattr(transcoding, "flat_data", False)
+        }
         self.uuids: dict[str, UUID] = {}
         self.cached = 0
 
     def revive_state(self, state: dict[str, Any]) -> None:
         """Revive an event's parsed state in place (the common shapes inlined: this runs for
         every value of every event of a rebuild)."""
-        caches = self.caches
+        caches, direct = self.caches, self.direct
         for name, value in state.items():
             if type(value) is dict:
-                if len(value) == 2 and "_type_" in value and "_data_" in value:
-                    type_name, data = value["_type_"], value["_data_"]
+                type_name = value.get("_type_")
+                if type_name is not None and len(value) == 2 and "_data_" in value:
+                    data = value["_data_"]
                     cache = caches.get(type_name)
                     if cache is not None and type(data) is str:
                         known = cache.get(data)
                         state[name] = self.remember(cache, type_name, data) if known is None else known
+                        continue
+                    decode = direct.get(type_name)
+                    if decode is not None and (type(data) is str or type(data) is dict):
+                        state[name] = decode(data)
                     else:
                         state[name] = self.typed(type_name, data)
                 else:

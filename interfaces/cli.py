@@ -163,7 +163,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         applied = app.workflow.rebuild()
         print(f"read models rebuilt from the log: {applied} events")
     if args.once:
-        applied = app.workflow.catch_up()
+        applied = app.workflow.catch_up(resume=True)
         print(f"read models caught up: {applied} events applied, position {app.workflow.position()}")
         return 0
     if args.rebuild:

@@ -43,6 +43,7 @@ class Sealed:
 class SealedAsDict(Transcoding):
     type = Sealed
     name = "forebyg.sealed"
+    flat_data = True  # its data is three strings: decoded without walking it for typed values
 
     def encode(self, obj: Sealed) -> dict[str, str]:
         return {"s": obj.subject_id, "t": obj.tag, "b": obj.blob}

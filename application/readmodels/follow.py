@@ -18,7 +18,7 @@ def follow(app: Any, stop: threading.Event, *, idle_timeout: float = 1.0, max_ba
     channel = getattr(app.recorder, "channel_name", "")
     while not stop.is_set():
         try:
-            applied = app.workflow.catch_up()
+            applied = app.workflow.catch_up(resume=True)  # (finishes an interrupted rebuild)
             if applied:
                 log.info("read models caught up: %d events", applied)
             app.read_store.wait_for_change(channel, idle_timeout)

@@ -9,10 +9,12 @@ catching up at once cannot both apply the same batch: the loser rolls back and r
 from __future__ import annotations
 
 import gc
+import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -53,12 +55,14 @@ class ReadModel(Protocol):
 
 # A row of the notification log: (notification id, originator id, version, topic, state).
 LogRow = tuple[int, Any, int, str, bytes]
+T = TypeVar("T")
 
 
-def _postgres_log_query(recorder: Any) -> Any:
+def _postgres_log_query(recorder: Any, where: str = "") -> Any:
     """On PostgreSQL the projector reads the log itself, as plain tuples with the originator id
     as text: twice the rate of the library's ``select_notifications`` (which makes a
-    ``Notification`` object and a ``UUID`` per row); the decoder reuses the ids' ``UUID``s."""
+    ``Notification`` object and a ``UUID`` per row); the decoder reuses the ids' ``UUID``s.
+    ``where`` narrows it to a part of the log (parameters after the position range)."""
     datastore = getattr(recorder, "datastore", None)
     table = getattr(recorder, "events_table_name", None)
     if type(recorder).__module__ != "eventsourcing.postgres" or datastore is None or table is None:
@@ -67,8 +71,16 @@ def _postgres_log_query(recorder: Any) -> Any:
 
     return sql.SQL(
         "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
-        " WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s"
+        " WHERE notification_id > %s AND notification_id <= %s" + where + " ORDER BY notification_id LIMIT %s"
     ).format(sql.Identifier(datastore.schema), sql.Identifier(table))
+
+
+# A partitioned rebuild: the events of the shared aggregates (forums, organisations, users: few)
+# first, then the partitioned ones (cases) split by originator id over several processes. A
+# part's events are those of its aggregates, in log order, so each part folds them as a
+# catch-up of the whole log would.
+SHARED_PART = " AND NOT (topic = ANY(%s))"
+PARTITION = " AND topic = ANY(%s) AND get_byte(uuid_send(originator_id), 15) %% %s = %s"
 
 
 class PositionMovedError(Exception):
@@ -77,7 +89,16 @@ class PositionMovedError(Exception):
 
 class Projector:
     """Keeps a group of read models up to date with an application's notification log; they
-    share one tracking position, moved in the same transaction as all their rows."""
+    share one tracking position, moved in the same transaction as all their rows.
+
+    A rebuild of a long log on PostgreSQL is partitioned when the projector is given
+    ``partitioned_topics`` and a picklable ``app_factory``: the other (shared) aggregates'
+    events are folded first, then the partitioned aggregates' events in ``partitions`` parts by
+    originator id, one process each. Each part keeps a tracking position of its own
+    (``<name>#<part>``, moved with its rows), so a rebuild that is killed resumes where each
+    part stopped; the group's own position appears only when every part has reached the end
+    of the rebuild, and until then catch-ups apply nothing.
+    """
 
     def __init__(
         self,
@@ -88,6 +109,11 @@ class Projector:
         batch_size: int = 2000,
         bulk_batch_size: int = 50_000,
         rebuild_batch_size: int = 200_000,
+        *,
+        partitioned_topics: Collection[str] = (),
+        app_factory: Callable[[], Any] | None = None,
+        partitions: int | None = None,
+        partition_from: int = 100_000,
     ) -> None:
         self.app, self.store, self.models, self.batch_size = app, store, list(models), batch_size
         self.bulk_batch_size = max(bulk_batch_size, batch_size)
@@ -103,16 +129,32 @@ class Projector:
         # Read models need no personal data: events are folded with their fields still sealed.
         self._decode = getattr(app.mapper, "decode_workflow", None) or self._decode_stored
         self._log_query = _postgres_log_query(app.recorder)
+        self.partitioned_topics = sorted(partitioned_topics)
+        self.app_factory = app_factory
+        # One part per core (at most 256: parts are told apart by one byte of the id); a
+        # rebuild of fewer than ``partition_from`` events is not worth starting processes.
+        self.partitions = min(256, partitions or os.cpu_count() or 1)
+        self.partition_from = partition_from
+
+    # --- tracking --------------------------------------------------------------------
 
     def create_tables(self) -> None:
         with self.store.transaction() as cursor:
-            cursor.execute(TRACKING_DDL)
-            for model in self.models:
-                model.create_tables(cursor)
+            self._create_tables(cursor)
+            # Not while a partitioned rebuild is unfinished: its end sets the position.
             cursor.execute(
-                "INSERT INTO readmodel_tracking (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
-                (self.name,),
+                "INSERT INTO readmodel_tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS"
+                " (SELECT 1 FROM readmodel_tracking WHERE name LIKE ?) ON CONFLICT (name) DO NOTHING",
+                (self.name, self._part_name("%")),
             )
+
+    def _create_tables(self, cursor: Cursor) -> None:
+        cursor.execute(TRACKING_DDL)
+        for model in self.models:
+            model.create_tables(cursor)
+
+    def _part_name(self, part: int | str) -> str:
+        return f"{self.name}#{part}"
 
     def definition(self) -> str:
         """What the models compute from the log depends on this (e.g. reminder horizons)."""
@@ -120,7 +162,8 @@ class Projector:
 
     def rebuild_if_redefined(self) -> bool:
         """Rebuild when the models' definition changed since they were built (run by
-        `forebyg migrate` and at the start of `forebyg projections`, never by web workers)."""
+        `forebyg migrate` and at the start of `forebyg projections`, never by web workers);
+        an unfinished partitioned rebuild is finished."""
         with self.store.transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS readmodel_definitions"
@@ -129,6 +172,8 @@ class Projector:
             cursor.execute("SELECT definition FROM readmodel_definitions WHERE name = ?", (self.name,))
             row = cursor.fetchone()
         if row is not None and row[0] == self.definition():
+            if self._rebuild_plan() is not None:
+                self._finish_rebuild()
             return False
         if row is not None:
             self.rebuild()
@@ -141,29 +186,70 @@ class Projector:
         return row is not None
 
     def rebuild(self) -> int:
+        with self._exclusive(wait=True):  # one rebuild at a time
+            return self._rebuild()
+
+    def _exclusive(self, *, wait: bool) -> AbstractContextManager[bool]:
+        exclusive = getattr(self.store, "exclusive", None)
+        return exclusive(f"rebuild {self.name}", wait=wait) if exclusive else nullcontext(True)
+
+    def _rebuild(self) -> int:
+        last = self.app.recorder.max_notification_id() or 0
+        parts = self.partitions if self._can_partition() and last >= self.partition_from else 1
         with self.store.transaction() as cursor:
+            cursor.execute(TRACKING_DDL)
             for model in self.models:
                 model.drop_tables(cursor)
-            cursor.execute("DELETE FROM readmodel_tracking WHERE name = ?", (self.name,))
+            cursor.execute(
+                "DELETE FROM readmodel_tracking WHERE name = ? OR name LIKE ?",
+                (self.name, self._part_name("%")),
+            )
+            if parts > 1:
+                # The plan of a partitioned rebuild, kept with the positions of its parts.
+                for model in self.models:
+                    model.create_tables(cursor)
+                plan = [("target", last), ("parts", parts), ("shared", 0)] + [
+                    (str(k), 0) for k in range(parts)
+                ]
+                cursor.executemany(
+                    "INSERT INTO readmodel_tracking (name, position) VALUES (?, ?)",
+                    [(self._part_name(part), position) for part, position in plan],
+                )
         self._states.clear()
+        if parts > 1:
+            return self._fold_parts()
         self.create_tables()
         return self.catch_up(bulk=self.rebuild_batch_size)
 
-    def position(self) -> int:
-        with self.store.transaction() as cursor:
-            cursor.execute("SELECT position FROM readmodel_tracking WHERE name = ?", (self.name,))
-            row = cursor.fetchone()
-        return int(row[0]) if row else 0
+    def position(self, name: str | None = None) -> int:
+        found = self._position(name or self.name)
+        return found or 0
 
-    def catch_up(self, *, bulk: int | None = None) -> int:
-        """Apply everything recorded so far; answers how many events were applied."""
+    def _position(self, name: str) -> int | None:
+        with self.store.transaction() as cursor:
+            cursor.execute("SELECT position FROM readmodel_tracking WHERE name = ?", (name,))
+            row = cursor.fetchone()
+        return int(row[0]) if row else None
+
+    # --- catching up -----------------------------------------------------------------
+
+    def catch_up(self, *, bulk: int | None = None, resume: bool = False) -> int:
+        """Apply everything recorded so far; answers how many events were applied. While a
+        partitioned rebuild is unfinished nothing is applied, unless ``resume`` is given (the
+        projections process): then the rebuild is finished first."""
+        applied = self._with_gc_paused(lambda: self._catch_up(bulk or self.bulk_batch_size))
+        if applied is None:  # no position: a partitioned rebuild is unfinished
+            return self._finish_rebuild() if resume else 0
+        return applied
+
+    def _with_gc_paused(self, work: Callable[[], T]) -> T:
         # Decoding, folding and building rows allocate millions of short-lived objects and no
         # cycles: the cyclic garbage collector would spend most of the time re-scanning the
         # state cache. It runs again when the catch-up is done.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._catch_up(bulk or self.bulk_batch_size)
+            return work()
         finally:
             # Between catch-ups keep only the recently changed states (a web worker that once
             # caught up a whole log must not hold it in memory for good).
@@ -172,30 +258,38 @@ class Projector:
             if collecting:
                 gc.enable()
 
-    def _catch_up(self, bulk: int) -> int:
+    def _catch_up(
+        self, bulk: int, tracking: str | None = None, stop: int | None = None, part: tuple[Any, ...] = ()
+    ) -> int | None:
+        """Catch the ``tracking`` position (the group's own by default) up to ``stop`` (the end
+        of the log by default), reading only ``part`` of the log if given (a query and its
+        parameters)."""
+        tracking = tracking or self.name
         applied = 0
         self.app.keystore.refresh()  # never fold with a key another process has destroyed
-        position = self.position()
-        last = self.app.recorder.max_notification_id() or 0
+        position = self._position(tracking)
+        if position is None:
+            return None  # a partitioned rebuild is unfinished (or the tables are not made yet)
+        last = (self.app.recorder.max_notification_id() or 0) if stop is None else stop
         # Far behind (a rebuild, a long outage), big batches write each row far fewer times,
         # and the next page is read while this one is folded.
         limit = bulk if last - position > 4 * self.batch_size else self.batch_size
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as reader:
-            upcoming = reader.submit(self._page, position, limit, last)
+            upcoming = reader.submit(self._page, position, limit, last, part)
             while position < last:
                 page = upcoming.result()
                 new_position = page[-1][0] if len(page) == limit else last
                 if new_position < last:
-                    upcoming = reader.submit(self._page, new_position, limit, last)
+                    upcoming = reader.submit(self._page, new_position, limit, last, part)
                 # Filtering topics here is cheaper than in SQL; command receipts are skipped.
                 notifications = [row for row in page if row[3] in WORKFLOW_TOPICS]
                 try:
-                    self._apply_batch(position, new_position, notifications)
+                    self._apply_batch(position, new_position, notifications, tracking)
                 except PositionMovedError:
                     self._states.clear()
-                    position = self.position()
+                    position = self.position(tracking)
                     upcoming.cancel()
-                    upcoming = reader.submit(self._page, position, limit, last)
+                    upcoming = reader.submit(self._page, position, limit, last, part)
                     continue
                 except BaseException:
                     self._states.clear()  # folded states may be ahead of what was committed
@@ -204,15 +298,18 @@ class Projector:
                 position = new_position
         return applied
 
-    def _page(self, position: int, limit: int, last: int) -> Sequence[LogRow]:
+    def _page(self, position: int, limit: int, last: int, part: tuple[Any, ...] = ()) -> Sequence[LogRow]:
         """The log after ``position`` up to ``last``, at most ``limit`` rows, in order."""
-        if self._log_query is not None:
-            from psycopg.rows import tuple_row
-
+        if part:
+            query, *params = part
             with self.app.recorder.datastore.get_connection() as conn:
+                from psycopg.rows import tuple_row
+
                 cursor = conn.cursor(row_factory=tuple_row)
-                rows: list[LogRow] = cursor.execute(self._log_query, (position, last, limit)).fetchall()
+                rows: list[LogRow] = cursor.execute(query, (position, last, *params, limit)).fetchall()
                 return rows
+        if self._log_query is not None:
+            return self._page(position, limit, last, (self._log_query,))
         notifications = self.app.recorder.select_notifications(
             start=position, limit=limit, stop=last, inclusive_of_start=False
         )
@@ -224,7 +321,9 @@ class Projector:
         )
         return self.app.mapper.to_domain_event(stored)
 
-    def _apply_batch(self, position: int, new_position: int, notifications: Sequence[LogRow]) -> None:
+    def _apply_batch(
+        self, position: int, new_position: int, notifications: Sequence[LogRow], tracking: str | None = None
+    ) -> None:
         changed: OrderedDict[UUID, Aggregate] = OrderedDict()
         decode = self._decode
         events = [decode(row[1], row[2], row[3], row[4]) for row in notifications]
@@ -234,7 +333,7 @@ class Projector:
         with self.store.transaction() as cursor:
             cursor.execute(
                 "UPDATE readmodel_tracking SET position = ? WHERE name = ? AND position = ?",
-                (new_position, self.name, position),
+                (new_position, tracking or self.name, position),
             )
             if cursor.rowcount != 1:
                 raise PositionMovedError(self.name)
@@ -257,3 +356,97 @@ class Projector:
             event.originator_id, version=event.originator_version - 1
         )
         return previous
+
+    # --- a partitioned rebuild -------------------------------------------------------
+
+    def _can_partition(self) -> bool:
+        return (
+            self._log_query is not None
+            and bool(self.partitioned_topics)
+            and self.app_factory is not None
+            and self.partitions > 1
+        )
+
+    def _rebuild_plan(self) -> dict[str, int] | None:
+        """The unfinished partitioned rebuild's target, number of parts and positions."""
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "SELECT name, position FROM readmodel_tracking WHERE name LIKE ?", (self._part_name("%"),)
+            )
+            plan = {str(name).split("#", 1)[1]: int(position) for name, position in cursor.fetchall()}
+        return plan or None
+
+    def _part_query(self, part: str, parts: int) -> tuple[Any, ...]:
+        if part == "shared":
+            return (_postgres_log_query(self.app.recorder, SHARED_PART), self.partitioned_topics)
+        return (_postgres_log_query(self.app.recorder, PARTITION), self.partitioned_topics, parts, int(part))
+
+    def fold_part(self, part: str) -> int:
+        """Catch one part of an unfinished partitioned rebuild up to its target (a worker
+        process runs this for its part)."""
+        plan = self._rebuild_plan()
+        if plan is None:
+            return 0
+        query = self._part_query(part, plan["parts"])
+        tracking, target = self._part_name(part), plan["target"]
+        bulk = self.rebuild_batch_size
+        applied = self._with_gc_paused(lambda: self._catch_up(bulk, tracking, target, query))
+        return applied or 0
+
+    def _finish_rebuild(self) -> int:
+        """Finish an unfinished partitioned rebuild, unless another process is at it."""
+        with self._exclusive(wait=False) as alone:
+            return self._fold_parts() if alone else 0
+
+    def _fold_parts(self) -> int:
+        plan = self._rebuild_plan()
+        if plan is None:
+            return 0
+        if self.app_factory is None or self._log_query is None:
+            raise RuntimeError(
+                f"read models {self.name}: a partitioned rebuild needs PostgreSQL and an app factory"
+            )
+        # The shared aggregates first: the parts read them (a case's forum's chair).
+        applied = self.fold_part("shared")
+        parts = [str(k) for k in range(plan["parts"])]
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Fresh processes (spawned, not forked: no inherited connections or threads), each
+        # building its own application; this process folds the first part itself.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as workers:
+            others = [workers.submit(_fold_part, self.app_factory, self.name, part) for part in parts[1:]]
+            applied += self.fold_part(parts[0])
+            applied += sum(future.result() for future in others)
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "SELECT name, position FROM readmodel_tracking WHERE name LIKE ? FOR UPDATE",
+                (self._part_name("%"),),
+            )
+            positions = {str(name).split("#", 1)[1]: int(position) for name, position in cursor.fetchall()}
+            if positions:  # (else another process finished it)
+                behind = [p for p in ["shared", *parts] if positions.get(p) != plan["target"]]
+                if behind:
+                    raise RuntimeError(
+                        f"read models {self.name}: parts {behind} did not reach the rebuild's end"
+                    )
+                cursor.execute("DELETE FROM readmodel_tracking WHERE name LIKE ?", (self._part_name("%"),))
+                cursor.execute(
+                    "INSERT INTO readmodel_tracking (name, position) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO NOTHING",
+                    (self.name, plan["target"]),
+                )
+        self._states.clear()  # this process folded one part only
+        return applied + self.catch_up()
+
+
+def _fold_part(app_factory: Callable[[], Any], name: str, part: str) -> int:
+    """In a worker process: build the application and fold one part of its projector's
+    partitioned rebuild."""
+    app = app_factory()
+    try:
+        projector = next(p for p in vars(app).values() if isinstance(p, Projector) and p.name == name)
+        return projector.fold_part(part)
+    finally:
+        app.close()

@@ -207,6 +207,19 @@ class PostgresStore:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             yield _PgCursor(cursor)  # type: ignore[misc]
 
+    @contextmanager
+    def exclusive(self, name: str, *, wait: bool) -> Iterator[bool]:
+        """Whether this process alone does ``name`` in this schema, for the block: a session
+        advisory lock on a connection of its own (released when it closes, also when the
+        process dies). With ``wait``, waits for another holder to finish."""
+        import psycopg
+
+        key = "hashtext(current_schema() || ':' || %s)"
+        take = f"SELECT pg_advisory_lock({key}), true" if wait else f"SELECT pg_try_advisory_lock({key})"
+        with psycopg.connect(**self.kwargs, autocommit=True) as conn:
+            row = conn.execute(take, (name,)).fetchone()
+            yield bool(row and row[-1])
+
     def wait_for_change(self, channel: str, timeout: float) -> None:
         """Block until the event store NOTIFYs a commit on ``channel``, or ``timeout`` passes.
         A broken connection is dropped and re-made on the next call (the caller catches up
