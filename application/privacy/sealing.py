@@ -89,6 +89,14 @@ class SealingMapper(Mapper[UUID]):
         object.__setattr__(sealed_event, "__dict__", state)
         return super().to_stored_event(sealed_event)
 
+    def reviver(self) -> Reviver:
+        """The reviver of this mapper's transcodings (made again when one is registered)."""
+        names = self.transcoder.names  # type: ignore[attr-defined]
+        reviver = self._reviver
+        if reviver is None or reviver.registered != len(names):
+            reviver = self._reviver = Reviver(names)
+        return reviver
+
     def to_workflow_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """The event with its personal fields left sealed: for read models, which never
         need them (and so never hold personal data, even in memory)."""
@@ -119,9 +127,7 @@ class SealingMapper(Mapper[UUID]):
             state = orjson.loads(plain)
         except orjson.JSONDecodeError:  # JSON that only the standard library reads (e.g. NaN)
             return self._library_decode(originator_id, originator_version, topic, stored_state)
-        reviver = self._reviver
-        if reviver is None or reviver.registered != len(transcoder.names):
-            reviver = self._reviver = Reviver(transcoder.names)
+        reviver = self.reviver()
         reviver.revive_state(state)
         cls = resolve_topic(topic)
         state["originator_id"] = (

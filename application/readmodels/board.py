@@ -8,10 +8,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from application.readmodels.records import ActionRecord, CaseRecord
 from application.readmodels.store import Cursor, insert_rows
-from domain.case import Case
 from domain.forum import Forum
-from domain.values import Action
 
 FORUM_COLUMNS = (
     "forum_id",
@@ -93,21 +92,15 @@ class CaseBoard:
 
     def apply(self, cursor: Cursor, changed: Sequence[Aggregate], events: Sequence[Any]) -> None:
         forums = [self._forum_row(a) for a in changed if isinstance(a, Forum)]
-        cases = [self._case_row(a) for a in changed if isinstance(a, Case)]
+        cases = [self._case_row(a) for a in changed if isinstance(a, CaseRecord)]
         insert_rows(cursor, "board_forums", FORUM_COLUMNS, forums, key="forum_id", update=FORUM_COLUMNS[1:])
         insert_rows(cursor, "board_cases", CASE_COLUMNS, cases, key="case_id", update=CASE_COLUMNS[1:])
         if cases:
-            touched = {
-                (event.originator_id, str(event.action_id))
-                for event in events
-                if getattr(event, "action_id", None) is not None
-            }
             actions = [
-                self._action_row(case, action)
+                self._action_row(case, case.actions[key])
                 for case in changed
-                if isinstance(case, Case)
-                for key, action in case.actions.items()
-                if (case.id, key) in touched
+                if isinstance(case, CaseRecord)
+                for key in case.touched
             ]
             insert_rows(
                 cursor,
@@ -133,7 +126,7 @@ class CaseBoard:
         )
 
     @staticmethod
-    def _case_row(case: Case) -> tuple[Any, ...]:
+    def _case_row(case: CaseRecord) -> tuple[Any, ...]:
         open_actions = case.open_actions
         next_due = min((a.due_on for a in open_actions), default=None)
         return (
@@ -155,7 +148,7 @@ class CaseBoard:
         )
 
     @staticmethod
-    def _action_row(case: Case, action: Action) -> tuple[Any, ...]:
+    def _action_row(case: CaseRecord, action: ActionRecord) -> tuple[Any, ...]:
         return (
             str(action.action_id),
             str(case.id),

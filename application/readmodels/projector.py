@@ -17,11 +17,14 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+import orjson
+from eventsourcing.domain import Aggregate, OriginatorVersionError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.accounts import Organisation, UserAccount
+from application.readmodels.records import HANDLERS as CASE_HANDLERS
+from application.readmodels.records import CaseRecord, Revived
 from application.readmodels.store import Cursor, SqlStore
 from domain.case import Case
 from domain.forum import Forum
@@ -41,6 +44,7 @@ def event_topics(*aggregate_classes: type[Aggregate]) -> list[str]:
 
 
 WORKFLOW_TOPICS = frozenset(event_topics(Case, Forum, Organisation, UserAccount))
+REMINDER_SENT = get_topic(Case.ReminderSent)  # type: ignore[attr-defined]
 
 
 class ReadModel(Protocol):
@@ -129,6 +133,7 @@ class Projector:
         # Read models need no personal data: events are folded with their fields still sealed.
         self._decode = getattr(app.mapper, "decode_workflow", None) or self._decode_stored
         self._log_query = _postgres_log_query(app.recorder)
+        self._values = Revived()
         self.partitioned_topics = sorted(partitioned_topics)
         self.app_factory = app_factory
         # One part per core (at most 256: parts are told apart by one byte of the id); a
@@ -324,12 +329,33 @@ class Projector:
     def _apply_batch(
         self, position: int, new_position: int, notifications: Sequence[LogRow], tracking: str | None = None
     ) -> None:
-        changed: OrderedDict[UUID, Aggregate] = OrderedDict()
-        decode = self._decode
-        events = [decode(row[1], row[2], row[3], row[4]) for row in notifications]
-        for event in events:
-            current = changed.get(event.originator_id) or self._state_before(event)
-            changed[event.originator_id] = event.mutate(current)
+        """Fold the batch into the states it changes — a case into its ``CaseRecord``, straight
+        from the stored JSON; forums, organisations and users through their aggregates — then
+        write the models' rows and move the position in one transaction. The models are
+        given, besides the changed states, the decoded events of the other aggregates and
+        every ``ReminderSent`` (the inbox's rows)."""
+        changed: OrderedDict[UUID, Any] = OrderedDict()
+        events: list[Any] = []
+        decode, values, loads = self._decode, self._values, orjson.loads
+        plain, uuid = self._plain_state, self._uuid
+        for _, originator_id, version, topic, state in notifications:
+            handler = CASE_HANDLERS.get(topic)
+            if handler is None:
+                event = decode(originator_id, version, topic, state)
+                events.append(event)
+                current = changed.get(event.originator_id) or self._state_before(event)
+                changed[event.originator_id] = event.mutate(current)
+                continue
+            case_id = uuid(originator_id)
+            record = changed.get(case_id)
+            if record is None:
+                record = changed[case_id] = self._record_before(case_id, version)
+            elif record.version + 1 != version:
+                raise OriginatorVersionError(version, record.version + 1)
+            handler(record, loads(plain(state)), values)
+            record.version = version
+            if topic == REMINDER_SENT:
+                events.append(decode(originator_id, version, topic, state))
         with self.store.transaction() as cursor:
             cursor.execute(
                 "UPDATE readmodel_tracking SET position = ? WHERE name = ? AND position = ?",
@@ -337,12 +363,12 @@ class Projector:
             )
             if cursor.rowcount != 1:
                 raise PositionMovedError(self.name)
-            aggregates = list(changed.values())
+            states = list(changed.values())
             for model in self.models:
-                model.apply(cursor, aggregates, events)
-        for aggregate_id, aggregate in changed.items():
-            self._states[aggregate_id] = aggregate
-            self._states.move_to_end(aggregate_id)
+                model.apply(cursor, states, events)
+        for state_id, folded in changed.items():
+            self._states[state_id] = folded
+            self._states.move_to_end(state_id)
         while len(self._states) > self._max_states:
             self._states.popitem(last=False)
 
@@ -356,6 +382,35 @@ class Projector:
             event.originator_id, version=event.originator_version - 1
         )
         return previous
+
+    def _record_before(self, case_id: UUID, version: int) -> CaseRecord:
+        """The case's record as of just before ``version``, its touched actions forgotten."""
+        if version == 1:
+            record = CaseRecord()
+            record.id = case_id
+        else:
+            known = self._states.get(case_id)
+            if isinstance(known, CaseRecord) and known.version == version - 1:
+                record = known
+            else:  # not folded here (yet): from the event store, with its snapshots
+                record = CaseRecord.of(self.app.repository.get(case_id, version=version - 1))
+        record.touched = set()
+        return record
+
+    def _uuid(self, originator_id: Any) -> UUID:
+        if isinstance(originator_id, UUID):
+            return originator_id
+        reviver = getattr(self.app.mapper, "reviver", None)
+        return reviver().uuid(str(originator_id)) if reviver else UUID(str(originator_id))
+
+    def _plain_state(self, stored: bytes) -> bytes:
+        """The stored state as JSON text (decrypted and decompressed where the store is)."""
+        mapper = self.app.mapper
+        if mapper.cipher:
+            stored = mapper.cipher.decrypt(stored)
+        if mapper.compressor:
+            stored = mapper.compressor.decompress(stored)
+        return stored
 
     # --- a partitioned rebuild -------------------------------------------------------
 

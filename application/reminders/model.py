@@ -12,9 +12,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from application.readmodels.records import CaseRecord
 from application.readmodels.store import Cursor, insert_rows
 from application.reminders.rules import ReminderPolicy, case_reminders, forum_reminders
-from domain.case import Case
 from domain.forum import Forum
 
 REMINDER_COLUMNS = (
@@ -57,7 +57,7 @@ class RemindersDue:
         for aggregate in changed:
             if isinstance(aggregate, Forum):
                 self._chairs[str(aggregate.id)] = aggregate.chair_org
-        missing = {str(a.forum_id) for a in changed if isinstance(a, Case)} - self._chairs.keys()
+        missing = {str(a.forum_id) for a in changed if isinstance(a, CaseRecord)} - self._chairs.keys()
         if missing:
             marks = ", ".join("?" for _ in missing)
             cursor.execute(
@@ -69,7 +69,7 @@ class RemindersDue:
         for aggregate in changed:
             if isinstance(aggregate, Forum):
                 reminders = list(forum_reminders(aggregate, self.policy))
-            elif isinstance(aggregate, Case):
+            elif isinstance(aggregate, CaseRecord):
                 chair = self._chairs.get(str(aggregate.forum_id), "")
                 reminders = list(case_reminders(aggregate, chair, self.policy))
             else:
@@ -146,7 +146,7 @@ class Inbox:
             if type(event).__name__ != "ReminderSent":
                 continue
             source = by_id[event.originator_id]
-            case = source if isinstance(source, Case) else None
+            case = source if isinstance(source, CaseRecord) else None
             forum_id = case.forum_id if case else source.id
             rows.append(
                 (

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from enum import Enum
 from uuid import UUID
 
+from application.readmodels.records import CaseRecord
 from domain.case import Case
 from domain.forum import Forum
 from domain.values import ActionStatus, CaseStatus
@@ -71,8 +72,9 @@ def _key(rule: Rule, source: UUID, action: UUID | None, on: date) -> str:
     return ":".join((rule.value, str(source), str(action) if action else "-", on.isoformat()))
 
 
-def case_reminders(case: Case, chair_org: str, policy: ReminderPolicy) -> Iterator[Reminder]:
-    """Every reminder the case's present state will give rise to, sent or not."""
+def case_reminders(case: Case | CaseRecord, chair_org: str, policy: ReminderPolicy) -> Iterator[Reminder]:
+    """Every reminder the case's present state will give rise to, sent or not (of a domain
+    ``Case`` or of the read side's record of one: the same facts)."""
 
     def remind(rule: Rule, fire_on: date, due_on: date, to: str, action: UUID | None = None) -> Reminder:
         return Reminder(

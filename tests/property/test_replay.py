@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 
 from application.app import Forebyg
+from application.readmodels.records import CaseRecord
 from domain.case import Case
 from domain.errors import DomainError
 from domain.forum import Forum
@@ -47,6 +48,7 @@ from domain.values import (
     TargetGroup,
 )
 from tests.conftest import TODAY
+from tests.library.test_case_records import record_from_log
 
 T = TypeVar("T")
 
@@ -447,6 +449,12 @@ class ForebygMachine(RuleBasedStateMachine):
         for aggregate_id, live in self.app.live.items():
             assert vars(replay(self.app, aggregate_id)) == vars(live)
             assert vars(self.app.repository.get(aggregate_id)) == vars(live)
+
+    @invariant()
+    def the_read_sides_record_of_a_case_holds_the_live_cases_facts(self) -> None:
+        for aggregate_id, live in self.app.live.items():
+            if isinstance(live, Case):
+                assert record_from_log(self.app, aggregate_id).facts() == CaseRecord.of(live).facts()
 
     @invariant()
     def every_action_has_an_owner_and_a_due_date(self) -> None:
