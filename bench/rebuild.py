@@ -14,11 +14,14 @@ drops (always, in ``finally``), it
    the library's ``app.recorder.select_notifications`` and as the projector reads it (plain
    rows), and takes the fastest pass of either as the raw read rate;
 3. (b) rebuilds every read model with ``app.workflow.rebuild()`` on a freshly built application
-   (cold projector state), while a light instrumentation of this process's objects (no product
-   code is changed) accounts the wall time to reading, decoding, folding, row building + SQL
-   writes, and commits;
-4. prints (b)/(a) in events/s (goal >= 0.25);
-5. with ``--profile``, rebuilds once more under cProfile and prints the top functions.
+   (cold projector state), as configured: on PostgreSQL a log this long is rebuilt in parts, one
+   process per core (``--parts`` overrides); the CPU of this process, of the part processes and
+   of the PostgreSQL server is reported;
+4. (c) rebuilds again in this process alone (one part), while a light instrumentation of this
+   process's objects (no product code is changed) accounts the wall time to reading, folding,
+   row building + SQL writes, and commits; and checks that (b) and (c) wrote the same rows;
+5. prints (b)/(a) in events/s (goal >= 0.25), and (c)/(a);
+6. with ``--profile``, rebuilds once more under cProfile (one part) and prints the top functions.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ import io
 import os
 import platform
 import pstats
+import resource
 import secrets
 import shlex
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -76,6 +81,66 @@ def table_facts(base_url: str, schema: str, events_table: str) -> dict[str, str]
             count = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
             facts[table] = str(count[0]) if count else "?"
     return facts
+
+
+def read_model_digest(base_url: str, schema: str) -> dict[str, str]:
+    """Row count and an md5 of every read-model table's rows, in order."""
+    import psycopg
+
+    digest = {}
+    with psycopg.connect(base_url.split("?", maxsplit=1)[0], connect_timeout=5) as conn:
+        for table in ("board_forums", "board_cases", "board_actions", "reminders_due", "inbox"):
+            row = conn.execute(
+                f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"{schema}\".{table} t"
+            ).fetchone()
+            digest[table] = str(row)
+    return digest
+
+
+class ServerCpu:
+    """CPU time (user + system) of the PostgreSQL server's processes while it runs, from /proc:
+    sampled every 0.1 s on a thread, so that backends which end in between (those of the part
+    processes) are counted up to their last sample; '?' where there is no /proc."""
+
+    def __init__(self) -> None:
+        self.start = self._ticks()
+        self.latest: dict[int, int] = dict(self.start or {})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        if self.start is not None:
+            self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.latest.update(self._ticks() or {})
+
+    @staticmethod
+    def _ticks() -> dict[int, int] | None:
+        proc = Path("/proc")
+        if not proc.exists():
+            return None
+        ticks = {}
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            if name.startswith("postgres"):
+                fields = stat[stat.rindex(")") + 2 :].split()
+                ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+        return ticks
+
+    def seconds(self) -> str:
+        if self.start is None:
+            return "?"
+        self._stop.set()
+        self._thread.join()
+        self.latest.update(self._ticks() or {})
+        used = sum(t - self.start.get(pid, 0) for pid, t in self.latest.items())
+        return f"{used / os.sysconf('SC_CLK_TCK'):.1f}"
 
 
 def revision() -> str:
@@ -237,6 +302,7 @@ class Account:
 def instrumented_rebuild(app: Forebyg) -> tuple[int, float, float, Account]:
     projector = app.workflow
     account = Account()
+    projector.partitions = 1  # the account is of one process
     account.wrap(projector, "_apply_batch", "fold")
     account.wrap(app.recorder, "max_notification_id", "read")
     account.wrap(projector, "_decode", "decode")
@@ -313,8 +379,8 @@ def describe_account(account: Account, wall: float) -> list[str]:
     sql = {k[len("sql:") :]: v for k, v in s.items() if k.startswith("sql:")}
     rows = [
         ("max notification id", s["read"]),
-        ("decode (mapper.decode_workflow)", s["decode"]),
-        ("fold (event.mutate loop, state cache)", s["fold"] + s["state_before"]),
+        ("decode: forums', users' events, ReminderSent", s["decode"]),
+        ("fold: parse JSON, case records, other aggregates", s["fold"] + s["state_before"]),
         ("repository.get (state not in the projector's cache)", s["repository_get"]),
         ("model.apply: building rows (Python)", sum(applies.values())),
         ("SQL: execute/executemany (psycopg + server)", sum(sql.values())),
@@ -366,6 +432,7 @@ def describe_account(account: Account, wall: float) -> list[str]:
 
 
 def profile_rebuild(app: Forebyg, top: int) -> str:
+    app.workflow.partitions = 1
     profiler = cProfile.Profile()
     profiler.enable()
     began = time.perf_counter()
@@ -394,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--batch-size", type=int, default=None, help="set the projector's batch_size (default: as configured)"
+    )
+    parser.add_argument(
+        "--parts", type=int, default=None, help="parts of the rebuild (b) (default: one per core)"
     )
     parser.add_argument("--profile", action="store_true", help="also profile a second rebuild with cProfile")
     parser.add_argument("--profile-top", type=int, default=35)
@@ -479,16 +549,40 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-        applied, wall, cpu, account = instrumented_rebuild(app)
+        if args.parts:
+            app.workflow.partitions = args.parts
+        parts = app.workflow.partitions if app.workflow._can_partition() else 1
+        parts = parts if total >= app.workflow.partition_from else 1
+        server = ServerCpu()
+        cpu0, children0 = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        began = time.perf_counter()
+        applied = app.workflow.rebuild()
+        wall = time.perf_counter() - began
+        cpu = time.process_time() - cpu0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        parts_cpu = children.ru_utime + children.ru_stime - children0.ru_utime - children0.ru_stime
+        server_cpu = server.seconds()
         rebuild_rate = applied / wall
         print(
-            f"(b) rebuild:    {applied} events in {wall:.2f} s = {rebuild_rate:,.0f} events/s "
-            f"(batch {app.workflow.batch_size}; this process's CPU {cpu:.1f} s = "
-            f"{100 * cpu / wall:.0f} % of wall)",
+            f"(b) rebuild:    {applied} events in {wall:.2f} s = {rebuild_rate:,.0f} events/s in {parts} "
+            f"part(s) (CPU: this process {cpu:.1f} s, the other parts' processes {parts_cpu:.1f} s, "
+            f"PostgreSQL {server_cpu} s; wall x cores {wall * (os.cpu_count() or 1):.1f} s)",
             flush=True,
         )
-        print("    where the rebuild's wall time went (instrumented run):")
-        for line in describe_account(account, wall):
+        rebuilt = read_model_digest(args.database_url, schema)
+
+        single, single_wall, single_cpu, account = instrumented_rebuild(app)
+        single_rate = single / single_wall
+        same = read_model_digest(args.database_url, schema) == rebuilt
+        print(
+            f"(c) rebuild in this process alone: {single} events in {single_wall:.2f} s = "
+            f"{single_rate:,.0f} events/s (its CPU {single_cpu:.1f} s = "
+            f"{100 * single_cpu / single_wall:.0f} % of wall); the same rows as (b): "
+            f"{'yes' if same else 'NO'}",
+            flush=True,
+        )
+        print("    where (c)'s wall time went (instrumented run):")
+        for line in describe_account(account, single_wall):
             print(line)
         facts = table_facts(args.database_url, schema, app.recorder.events_table_name)
 
@@ -529,8 +623,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  (a) raw read  {raw_rate:12,.0f} events/s"
             f"  (library {library_rate:,.0f}, plain rows {lean_rate:,.0f})"
         )
-        print(f"  (b) rebuild   {rebuild_rate:12,.0f} events/s  ({wall:.1f} s)")
+        print(f"  (b) rebuild   {rebuild_rate:12,.0f} events/s  ({wall:.1f} s, {parts} part(s))")
+        print(f"  (c) one part  {single_rate:12,.0f} events/s  ({single_wall:.1f} s, instrumented)")
         print(f"  ratio         (b)/(a) = {ratio:.3f}   (goal >= {GOAL_RATIO}: {verdict})")
+        print(f"                (c)/(a) = {single_rate / raw_rate:.3f}; same rows: {'yes' if same else 'NO'}")
         print("=" * 78)
         return 0
     finally:
