@@ -92,15 +92,19 @@ class CaseBoard:
 
     def apply(self, cursor: Cursor, changed: Sequence[Aggregate], events: Sequence[Any]) -> None:
         forums = [self._forum_row(a) for a in changed if isinstance(a, Forum)]
-        cases = [self._case_row(a) for a in changed if isinstance(a, CaseRecord)]
         insert_rows(cursor, "board_forums", FORUM_COLUMNS, forums, key="forum_id", update=FORUM_COLUMNS[1:])
-        insert_rows(cursor, "board_cases", CASE_COLUMNS, cases, key="case_id", update=CASE_COLUMNS[1:])
-        if cases:
+        # Rows of a case referred, or an action agreed, in this batch cannot exist yet: they
+        # are inserted as new (by COPY straight into the table, when many).
+        cases = [a for a in changed if isinstance(a, CaseRecord)]
+        for new in (True, False):
+            rows = [self._case_row(case) for case in cases if case.born is new]
+            update = CASE_COLUMNS[1:]
+            insert_rows(cursor, "board_cases", CASE_COLUMNS, rows, key="case_id", update=update, new=new)
             actions = [
                 self._action_row(case, case.actions[key])
-                for case in changed
-                if isinstance(case, CaseRecord)
-                for key in case.touched
+                for case in cases
+                for key, agreed in case.touched.items()
+                if agreed is new
             ]
             insert_rows(
                 cursor,
@@ -109,6 +113,7 @@ class CaseBoard:
                 actions,
                 key="action_id",
                 update=("due_on", "status", "completed_on", "last_event_on", "responsible_org"),
+                new=new,
             )
 
     @staticmethod

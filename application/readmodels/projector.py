@@ -384,7 +384,8 @@ class Projector:
         return previous
 
     def _record_before(self, case_id: UUID, version: int) -> CaseRecord:
-        """The case's record as of just before ``version``, its touched actions forgotten."""
+        """The case's record as of just before ``version``, what earlier batches did to it
+        forgotten."""
         if version == 1:
             record = CaseRecord()
             record.id = case_id
@@ -394,7 +395,7 @@ class Projector:
                 record = known
             else:  # not folded here (yet): from the event store, with its snapshots
                 record = CaseRecord.of(self.app.repository.get(case_id, version=version - 1))
-        record.touched = set()
+        record.born, record.touched = version == 1, {}
         return record
 
     def _uuid(self, originator_id: Any) -> UUID:

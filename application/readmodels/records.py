@@ -92,10 +92,11 @@ class ActionRecord:
 class CaseRecord:
     """What the read models keep of a case: the attributes of the domain ``Case`` that they
     read, of the same names and types, so that the board's rows and the reminder rules read
-    either. ``touched`` holds the keys of the actions changed since the projector began its
-    current batch."""
+    either. Besides, what the projector's current batch did to it: ``born`` (the case was
+    referred in it) and ``touched`` (the keys of the actions it changed, each with whether it
+    was agreed in it): rows of what was born in a batch cannot exist before it."""
 
-    __slots__ = (*CASE_FACTS, "touched")
+    __slots__ = (*CASE_FACTS, "born", "touched")
 
     id: UUID
     version: int
@@ -113,7 +114,8 @@ class CaseRecord:
     post_closure_review_on: date | None
     reopened_on: list[date]
     reminders_sent: list[str]
-    touched: set[str]
+    born: bool
+    touched: dict[str, bool]
 
     @property
     def open_actions(self) -> list[ActionRecord]:
@@ -133,7 +135,7 @@ class CaseRecord:
             kept = record.actions[key] = ActionRecord()
             for name in ACTION_FACTS:
                 setattr(kept, name, getattr(action, name))
-        record.touched = set()
+        record.born, record.touched = False, {}
         return record
 
     def facts(self) -> dict[str, Any]:
@@ -227,12 +229,12 @@ def _action_agreed(record: CaseRecord, state: dict[str, Any], values: Revived) -
     action.completed_on = None
     key = str(action.action_id)
     record.actions[key] = action
-    record.touched.add(key)
+    record.touched[key] = True
 
 
 def _action(record: CaseRecord, state: dict[str, Any], values: Revived) -> ActionRecord:
     key = str(values.ident(state["action_id"]))  # (the domain's key: the id's text)
-    record.touched.add(key)
+    record.touched.setdefault(key, False)
     return record.actions[key]
 
 

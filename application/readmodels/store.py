@@ -106,21 +106,27 @@ def insert_rows(
     *,
     key: str | None = None,
     update: Sequence[str] = (),
+    new: bool = False,
 ) -> None:
     """Insert ``rows`` into ``table``; a row whose ``key`` exists already updates the ``update``
     columns (or, with none, leaves the stored row as it is). Of several rows with the same key,
     the last wins. Many rows on PostgreSQL go by COPY into a staging table and one
-    ``INSERT … SELECT`` (an order of magnitude less work per row than one statement each)."""
+    ``INSERT … SELECT`` (an order of magnitude less work per row than one statement each).
+    ``new``: the caller knows no row with these keys exists (the table's key refuses one that
+    does), so many rows go by COPY straight into the table."""
     if not rows:
         return
     if key is not None:
         at = list(columns).index(key)
         rows = list({row[at]: row for row in rows}.values())
     conflict = ""
-    if key is not None:
+    if key is not None and not new:
         action = ", ".join(f"{c} = excluded.{c}" for c in update)
         conflict = f" ON CONFLICT ({key}) DO " + (f"UPDATE SET {action}" if update else "NOTHING")
     names = ", ".join(columns)
+    if isinstance(cursor, _PgCursor) and len(rows) >= BULK_ROWS and new:
+        cursor.copy_into(table, columns, rows)
+        return
     if isinstance(cursor, _PgCursor) and len(rows) >= BULK_ROWS:
         staging = cursor.copy_into_staging(table, columns, rows)
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{conflict}")
@@ -155,10 +161,13 @@ class _PgCursor:
         self._staged += 1
         staging = f"staging_{table}_{self._staged}"
         self._cursor.execute(f"CREATE TEMP TABLE {staging} (LIKE {table}) ON COMMIT DROP")
-        with self._cursor.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+        self.copy_into(staging, columns, rows)
+        return staging
+
+    def copy_into(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        return staging
 
 
 def check_all_when_one_is_broken(pool: Any) -> None:

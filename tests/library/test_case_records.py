@@ -29,7 +29,7 @@ TODAY = date(2026, 11, 2)
 def record_from_log(app: Any, case_id: UUID) -> CaseRecord:
     """The case's record folded by the handlers from its stored events alone."""
     record = CaseRecord()
-    record.id, record.touched, values = case_id, set(), Revived()
+    record.id, record.born, record.touched, values = case_id, True, {}, Revived()
     for stored in app.recorder.select_events(case_id):
         state = stored.state
         if app.mapper.cipher:

@@ -88,3 +88,18 @@ def test_plain_inserts_refuse_a_duplicate_key(store: SqlStore) -> None:
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"), store.transaction() as cursor:
         insert_rows(cursor, "things", COLUMNS, rows[-BULK_ROWS:])
     assert len(rows_of(store)) == len(rows)
+
+
+@pytest.mark.parametrize("size", [3, BULK_ROWS + 7], ids=["few rows", "bulk"])
+def test_new_rows_are_inserted_as_they_are_and_a_key_that_exists_is_refused(
+    store: SqlStore, size: int
+) -> None:
+    first = [(f"k{i:05}", f"first {i}", i, "it's \t a \\ note\n") for i in range(size)]
+    with store.transaction() as cursor:  # the last row of a key wins, as ever
+        insert_rows(
+            cursor, "things", COLUMNS, [(k, "early", 0, None) for k, *_ in first] + first, key="key", new=True
+        )
+    assert rows_of(store) == first
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), store.transaction() as cursor:
+        insert_rows(cursor, "things", COLUMNS, [*first[-1:], ("z", "new", 0, None)], key="key", new=True)
+    assert rows_of(store) == first  # (nothing of the refused call)
