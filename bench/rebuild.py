@@ -35,6 +35,7 @@ import io
 import os
 import platform
 import pstats
+import re
 import resource
 import secrets
 import shlex
@@ -367,13 +368,20 @@ def instrumented_rebuild(app: Forebyg) -> tuple[int, float, float, Account]:
             rows[label] += 1
         return label
 
+    def staged(table: str, columns: Any, copy_rows: Any) -> str:
+        return f"sql:CREATE staging for {table}"
+
     def copied(table: str, columns: Any, copy_rows: Any) -> str:
-        rows[f"sql:COPY {table}"] += len(copy_rows)
-        return f"sql:COPY {table}"
+        # COPY into a staging table (then INSERT … SELECT … ON CONFLICT), or straight in (new rows)
+        staging = re.fullmatch(r"staging_(.+)_\d+", table)
+        label = f"sql:COPY {staging.group(1)} via staging" if staging else f"sql:COPY {table} (new rows)"
+        rows[label] += len(copy_rows)
+        return label
 
     account.wrap(store_module._PgCursor, "executemany", statement)
     account.wrap(store_module._PgCursor, "execute", statement)
-    account.wrap(store_module._PgCursor, "copy_into_staging", copied)
+    account.wrap(store_module._PgCursor, "copy_into_staging", staged)
+    account.wrap(store_module._PgCursor, "copy_into", copied)
     account.rows = rows  # type: ignore[attr-defined]
     account.reading = reading  # type: ignore[attr-defined]
     cpu0 = time.process_time()
