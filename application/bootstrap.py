@@ -35,6 +35,7 @@ def migrate(settings: Settings) -> None:
             app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
         app.create_read_models()
         app.workflow.rebuild_if_redefined()
+        app.workflow.finish_rebuild()  # one that was stopped midway
     finally:
         app.close()
 

@@ -98,6 +98,9 @@ class KnownUUID(UUID):
     def __str__(self) -> str:
         return self._text
 
+    def __reduce__(self) -> tuple[type[KnownUUID], tuple[str]]:  # (UUID's own drops the text)
+        return KnownUUID, (self._text,)
+
 
 # Typed values that are immutable and recur across events (ids, business dates, vocabulary
 # words): decoded once per distinct text. Timestamps (unique per event) are not kept.

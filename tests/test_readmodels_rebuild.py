@@ -123,3 +123,25 @@ def test_a_rebuild_in_parts_that_stops_midway_is_resumed_and_nothing_is_applied_
     projector.catch_up(resume=True)  # as `forebyg projections` does
     assert read_models(app) == whole
     assert tracking_rows(app) == [("workflow", app.recorder.max_notification_id())]  # type: ignore[attr-defined]
+
+
+def test_a_part_process_exits_when_the_process_that_started_it_is_gone() -> None:
+    """A part's worker must not linger once its rebuilding process was killed (its committed
+    batches are kept; the next `forebyg projections` finishes the rebuild)."""
+    import subprocess
+    import sys
+    import time
+
+    began = time.monotonic()
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time; from application.readmodels.projector import _exit_with_parent;"
+            " _exit_with_parent(-1); time.sleep(30)",  # its parent is not process -1: gone at once
+        ],
+        timeout=20,
+        check=False,
+    )
+    assert child.returncode == 1
+    assert time.monotonic() - began < 15

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -167,8 +169,7 @@ class Projector:
 
     def rebuild_if_redefined(self) -> bool:
         """Rebuild when the models' definition changed since they were built (run by
-        `forebyg migrate` and at the start of `forebyg projections`, never by web workers);
-        an unfinished partitioned rebuild is finished."""
+        `forebyg migrate` and at the start of `forebyg projections`, never by web workers)."""
         with self.store.transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS readmodel_definitions"
@@ -177,8 +178,6 @@ class Projector:
             cursor.execute("SELECT definition FROM readmodel_definitions WHERE name = ?", (self.name,))
             row = cursor.fetchone()
         if row is not None and row[0] == self.definition():
-            if self._rebuild_plan() is not None:
-                self._finish_rebuild()
             return False
         if row is not None:
             self.rebuild()
@@ -244,7 +243,7 @@ class Projector:
         projections process): then the rebuild is finished first."""
         applied = self._with_gc_paused(lambda: self._catch_up(bulk or self.bulk_batch_size))
         if applied is None:  # no position: a partitioned rebuild is unfinished
-            return self._finish_rebuild() if resume else 0
+            return self.finish_rebuild() if resume else 0
         return applied
 
     def _with_gc_paused(self, work: Callable[[], T]) -> T:
@@ -449,8 +448,11 @@ class Projector:
         applied = self._with_gc_paused(lambda: self._catch_up(bulk, tracking, target, query))
         return applied or 0
 
-    def _finish_rebuild(self) -> int:
-        """Finish an unfinished partitioned rebuild, unless another process is at it."""
+    def finish_rebuild(self) -> int:
+        """Finish an unfinished partitioned rebuild (one that was stopped), unless another
+        process is at it; answers how many events it applied."""
+        if self._rebuild_plan() is None:
+            return 0
         with self._exclusive(wait=False) as alone:
             return self._fold_parts() if alone else 0
 
@@ -471,7 +473,12 @@ class Projector:
         # Fresh processes (spawned, not forked: no inherited connections or threads), each
         # building its own application; this process folds the first part itself.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as workers:
+        with ProcessPoolExecutor(
+            max_workers=len(parts) - 1,
+            mp_context=context,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as workers:
             others = [workers.submit(_fold_part, self.app_factory, self.name, part) for part in parts[1:]]
             applied += self.fold_part(parts[0])
             applied += sum(future.result() for future in others)
@@ -495,6 +502,18 @@ class Projector:
                 )
         self._states.clear()  # this process folded one part only
         return applied + self.catch_up()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process: exit as soon as the process that started it is gone (killed, say),
+    rather than linger (its part's progress is committed batch by batch, and kept)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _fold_part(app_factory: Callable[[], Any], name: str, part: str) -> int:

@@ -103,3 +103,15 @@ def test_the_projectors_read_of_the_postgres_log_equals_the_librarys(postgres_se
         assert_same_events(mapper, stored_log(app))
     finally:
         app.close()
+
+
+def test_a_known_uuid_is_a_uuid_that_keeps_its_text_through_copies() -> None:
+    import copy
+    import pickle
+
+    plain = UUID("69e6f00b-a5dd-438e-8be0-e332f298329e")
+    known = KnownUUID(plain.hex)
+    assert known == plain and plain == known and hash(known) == hash(plain)
+    assert str(known) == str(plain) and known.hex == plain.hex and {plain: 1}[known] == 1
+    for again in (copy.copy(known), copy.deepcopy(known), pickle.loads(pickle.dumps(known))):
+        assert type(again) is KnownUUID and again == plain and str(again) == str(plain)
