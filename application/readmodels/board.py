@@ -8,7 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from application.readmodels.records import ActionRecord, CaseRecord
+from application.readmodels.records import ACTION_FACTS, ActionRecord, CaseRecord
 from application.readmodels.store import Cursor, insert_rows
 from domain.forum import Forum
 
@@ -40,18 +40,8 @@ CASE_COLUMNS = (
     "last_discussed_on",
     "post_closure_review_on",
 )
-ACTION_COLUMNS = (
-    "action_id",
-    "case_id",
-    "forum_id",
-    "kind",
-    "responsible_org",
-    "agreed_on",
-    "due_on",
-    "status",
-    "completed_on",
-    "last_event_on",
-)
+# An action's row: its facts as the case record keeps them, with its case and forum.
+ACTION_COLUMNS = ("action_id", "case_id", "forum_id", *ACTION_FACTS[1:])
 
 
 class CaseBoard:
