@@ -60,7 +60,8 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
             [CaseBoard(), RemindersDue(self.policy), Inbox(), Directory()],
             # A long rebuild folds the cases in parts, one process each (see Projector).
             partitioned_topics=event_topics(Case),
-            app_factory=partial(type(self), env=dict(self.env), policy=self.policy),
+            # (its processes create no table: `forebyg migrate` has made them)
+            app_factory=partial(type(self), env={**self.env, "CREATE_TABLE": "n"}, policy=self.policy),
         )
         if self.env.get("PERSISTENCE_MODULE", "eventsourcing.popo") == "eventsourcing.popo":
             self.create_read_models()
