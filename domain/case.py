@@ -56,6 +56,12 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
 }
 
 OPEN_STATUSES = (CaseStatus.AWAITING_ASSESSMENT, CaseStatus.ACTIVE)
+# What an assessment's decision makes of the case.
+STATUS_AFTER_ASSESSMENT = {
+    Decision.ACCEPT: CaseStatus.ACTIVE,
+    Decision.REDIRECT: CaseStatus.REDIRECTED,
+    Decision.NO_FURTHER_ACTION: CaseStatus.NO_FURTHER_ACTION,
+}
 
 
 class Case(Reminded, Aggregate):
@@ -225,11 +231,7 @@ class Case(Reminded, Aggregate):
             "wellbeing_and_resilience": wellbeing_and_resilience,
             "judgement": judgement,
         }
-        self.status = {
-            Decision.ACCEPT: CaseStatus.ACTIVE,
-            Decision.REDIRECT: CaseStatus.REDIRECTED,
-            Decision.NO_FURTHER_ACTION: CaseStatus.NO_FURTHER_ACTION,
-        }[decision]
+        self.status = STATUS_AFTER_ASSESSMENT[decision]
         self.last_event_on = max(self.last_event_on, assessed_on)
 
     def discuss(self, forum_id: UUID, meeting_id: UUID, discussed_on: object) -> None:

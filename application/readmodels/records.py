@@ -14,8 +14,8 @@ Each handler states what the domain aggregate's ``@event`` method of the same na
 the facts kept here, and nothing else: ``CaseRecord.of(case)`` takes the same facts from a
 domain ``Case``, and tests/library/test_case_records.py checks, for the demo municipality and
 for random command sequences, that folding the stored events gives exactly that record, fact
-for fact. A new Case event, or a new version of one, fails that test (and the projector, at
-construction) until it has its handler here.
+for fact. A new Case event, or a new version of one, fails at import (``check_handlers``)
+until it has its handler here.
 """
 
 from __future__ import annotations
@@ -29,16 +29,11 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from application.transcodings import MAX_REUSED, KnownUUID
-from domain.case import Case
+from domain.case import STATUS_AFTER_ASSESSMENT, Case
 from domain.values import ActionKind, ActionStatus, CaseStatus, ClosureReason, Decision, TargetGroup
 
 E = TypeVar("E", bound=Enum)
 OPEN = ActionStatus.OPEN
-STATUS_AFTER_ASSESSMENT = {
-    Decision.ACCEPT: CaseStatus.ACTIVE,
-    Decision.REDIRECT: CaseStatus.REDIRECTED,
-    Decision.NO_FURTHER_ACTION: CaseStatus.NO_FURTHER_ACTION,
-}
 
 
 ACTION_FACTS = (
