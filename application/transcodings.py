@@ -108,6 +108,9 @@ REUSABLE = (UUID, date, Enum)
 MAX_REUSED = 100_000
 
 
+NOT_DIRECT: tuple[Any, Any] = (None, None)
+
+
 class Reviver:
     """What the library's JSON object hook makes of parsed JSON, inner values first; a
     recurring immutable value (an id, a date, a vocabulary word) is decoded once."""
@@ -121,13 +124,15 @@ class Reviver:
             for name, transcoding in names.items()
             if issubclass(transcoding.type, REUSABLE) and not issubclass(transcoding.type, datetime)
         }
-        # Values decoded straight from their data, without a walk: timestamps (unique, so not
-        # cached) and transcodings whose data holds no typed values (``flat_data``).
-        self.direct: dict[str, Any] = {
-            name: datetime.fromisoformat if type(transcoding) is DatetimeAsISO else transcoding.decode
-            for name, transcoding in names.items()
-            if type(transcoding) is DatetimeAsISO or getattr(transcoding, "flat_data", False)
-        }
+        # Values decoded straight from their data, without a walk: timestamps (text, unique,
+        # so not cached) and transcodings whose data (a dict) holds no typed values
+        # (``flat_data``); each with the type of data it takes.
+        self.direct: dict[str, tuple[Any, type]] = {}
+        for name, transcoding in names.items():
+            if type(transcoding) is DatetimeAsISO:
+                self.direct[name] = (datetime.fromisoformat, str)
+            elif getattr(transcoding, "flat_data", False):
+                self.direct[name] = (transcoding.decode, dict)
         self.uuids: dict[str, UUID] = {}
         self.cached = 0
 
@@ -145,8 +150,8 @@ class Reviver:
                         known = cache.get(data)
                         state[name] = self.remember(cache, type_name, data) if known is None else known
                         continue
-                    decode = direct.get(type_name)
-                    if decode is not None and (type(data) is str or type(data) is dict):
+                    decode, takes = direct.get(type_name, NOT_DIRECT)
+                    if type(data) is takes:
                         state[name] = decode(data)
                     else:
                         state[name] = self.typed(type_name, data)
