@@ -72,7 +72,12 @@ from application.demo import DEMO_PASSWORD, build_demo, register_accounts  # noq
 from application.errors import ConflictError, StaleVersionError  # noqa: E402
 from application.receipts import Idempotency, Recorded  # noqa: E402
 from application.settings import Settings  # noqa: E402
-from bench.support import DEFAULT_DATABASE_URL, drop_schema, with_schema  # noqa: E402
+from bench.support import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    drop_schema_and_report,
+    revision,
+    with_schema,
+)
 from domain.values import Subject  # noqa: E402
 
 # The product code measured: where `application` was imported from (the server runs from there too).
@@ -253,6 +258,31 @@ class Tally:
 # --- direct callers ------------------------------------------------------------------------
 
 
+def api_session(app: Forebyg, api_work: bool) -> str | None:
+    """The coordinator's server-side session, when the API's storage work is measured (and
+    this version of the application has sessions)."""
+    if api_work and hasattr(app, "caller_for_session"):
+        token: str = app.sign_in(COORDINATOR, DEMO_PASSWORD, "127.0.0.1")[0]  # type: ignore[attr-defined]
+        return token
+    return None
+
+
+def api_storage_work(
+    app: Forebyg, session: str | None, caller: Caller, op: Op, today: date
+) -> tuple[Caller, Idempotency]:
+    """What the API does besides the command: the caller found for the bearer token (its
+    session, then the account; or only the account without sessions) and the idempotency
+    receipt for a unique key."""
+    found: Caller = (
+        app.caller_for_session(session)  # type: ignore[attr-defined]
+        if session is not None
+        else app.get_caller(caller.user_id)
+    )
+    path, body = http_form(op, today)
+    request = b"POST\n" + path.encode() + b"\n" + json.dumps(body).encode()
+    return found, Idempotency.of(str(found.user_id), uuid4().hex, request)
+
+
 def run_direct_client(
     app: Forebyg,
     plan: ClientPlan,
@@ -270,9 +300,7 @@ def run_direct_client(
     """
     caller = app.get_caller_by_username(COORDINATOR)
     assert caller is not None
-    session = None
-    if api_work and hasattr(app, "caller_for_session"):
-        session, _, _ = app.sign_in(COORDINATOR, DEMO_PASSWORD, "127.0.0.1")  # type: ignore[attr-defined]
+    session = api_session(app, api_work)
     versions = {case_id: app.get_case(UUID(case_id), caller=caller)["version"] for case_id, _ in plan.cases}
     tally = Tally()
     ops = operations(plan)
@@ -284,16 +312,7 @@ def run_direct_client(
         began = time.perf_counter()
         idempotency = None
         if api_work:
-            if session is not None:
-                caller = app.caller_for_session(session)  # type: ignore[attr-defined]
-            else:
-                caller = app.get_caller(caller.user_id)
-            path, body = http_form(op, today)
-            idempotency = Idempotency.of(
-                str(caller.user_id),
-                uuid4().hex,
-                b"POST\n" + path.encode() + b"\n" + json.dumps(body).encode(),
-            )
+            caller, idempotency = api_storage_work(app, session, caller, op, today)
         ok = False
         for _ in range(MAX_RETRIES):
             version = versions.get(op.case_id) if op.case_id else None
@@ -1404,7 +1423,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(fsync={pg['fsync']}, synchronous_commit={pg['synchronous_commit']}, "
             f"shared_buffers={pg['shared_buffers']}), {versions()}"
         )
-        print(f"  product code  {PRODUCT} at {product_revision()}")
+        print(f"  product code  {PRODUCT} at {revision(PRODUCT, PRODUCT_DIRS)}")
         print(f"  mix           {', '.join(f'{k} {w}%' for k, w in MIX)}; caller {COORDINATOR} (coordinator)")
         print(f"  server        {shlex.join(server.argv)} -> gunicorn {workers} sync workers")
         print(
@@ -1477,11 +1496,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(server)
         if app is not None:
             app.close()
-        try:
-            drop_schema(args.database_url, schema)
-            print(f"(schema {schema} dropped)", flush=True)
-        except Exception as error:
-            print(f"could not drop schema {schema}: {error}", file=sys.stderr)
+        drop_schema_and_report(args.database_url, schema)
 
 
 def cpu_model() -> str:
@@ -1495,27 +1510,6 @@ def cpu_model() -> str:
 
 
 PRODUCT_DIRS = ("application", "interfaces", "domain", "pyproject.toml")
-
-
-def product_revision() -> str:
-    """The commit of the product code measured (and whether its tree differs from it)."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(PRODUCT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(PRODUCT), "status", "--porcelain", "--untracked-files=no", "--", *PRODUCT_DIRS],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return f"{head}{' + uncommitted changes' if dirty else ''}"
-    except (OSError, subprocess.CalledProcessError):
-        marker = PRODUCT / "REVISION"
-        return marker.read_text().strip()[:12] if marker.exists() else "unknown revision"
 
 
 def versions() -> str:

@@ -52,8 +52,12 @@ from application.bootstrap import build_application, migrate  # noqa: E402
 from application.demo import register_accounts  # noqa: E402
 from application.settings import Settings  # noqa: E402
 from bench.history import CHAIR, MEMBERS, generate_history  # noqa: E402
-from bench.rebuild import revision  # noqa: E402
-from bench.support import DEFAULT_DATABASE_URL, drop_schema, with_schema  # noqa: E402
+from bench.support import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    drop_schema_and_report,
+    revision,
+    with_schema,
+)
 from domain.values import Subject  # noqa: E402
 
 PRODUCT = Path(sys.modules["application"].__file__ or ".").resolve().parents[1]
@@ -406,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         print("=" * 78)
         print("SUMMARY")
         print(f"  command       {command_line}")
-        print(f"  product       {revision()}; follower: {shlex.join(follower.argv)}")
+        print(f"  product       git {revision(PRODUCT)}; follower: {shlex.join(follower.argv)}")
         print(
             f"  machine       {os.cpu_count()} cores, {platform.platform()}, "
             f"Python {platform.python_version()}; load average at start {load_at_start:.1f}, "
@@ -437,11 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             poller.close()
         if app is not None:
             app.close()
-        try:
-            drop_schema(args.database_url, schema)
-            print(f"(schema {schema} dropped)", flush=True)
-        except Exception as error:
-            print(f"could not drop schema {schema}: {error}", file=sys.stderr)
+        drop_schema_and_report(args.database_url, schema)
 
 
 if __name__ == "__main__":

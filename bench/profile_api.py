@@ -48,8 +48,10 @@ from api_throughput import (  # noqa: E402
     PRODUCT,
     ClientPlan,
     Op,
+    api_session,
+    api_storage_work,
     direct_call,
-    drop_schema,
+    drop_schema_and_report,
     http_form,
     make_case_pool,
     operations,
@@ -61,7 +63,6 @@ from api_throughput import (  # noqa: E402
 from application.app import Forebyg, today_in_denmark  # noqa: E402
 from application.bootstrap import build_application, migrate  # noqa: E402
 from application.demo import DEMO_PASSWORD, build_demo, register_accounts  # noqa: E402
-from application.receipts import Idempotency  # noqa: E402
 from application.settings import Settings  # noqa: E402
 
 DATABASE_URL = DEFAULT_DATABASE_URL
@@ -168,22 +169,13 @@ def run_direct(app: Forebyg, plan: ClientPlan, n: int, api_work: bool) -> None:
     caller = app.get_caller_by_username(COORDINATOR)
     assert caller is not None
     versions = {c: app.get_case(UUID(c), caller=caller)["version"] for c, _ in plan.cases}
-    session = None
-    if api_work and hasattr(app, "caller_for_session"):
-        session, _, _ = app.sign_in(COORDINATOR, DEMO_PASSWORD, "127.0.0.1")  # type: ignore[attr-defined]
+    session = api_session(app, api_work)
     ops = operations(plan)
     for _ in range(n):
         op: Op = next(ops)
         idempotency = None
         if api_work:
-            if session is not None:
-                caller = app.caller_for_session(session)  # type: ignore[attr-defined]
-            else:
-                caller = app.get_caller(caller.user_id)
-            path, body = http_form(op, today)
-            idempotency = Idempotency.of(
-                str(caller.user_id), uuid4().hex, path.encode() + json.dumps(body).encode()
-            )
+            caller, idempotency = api_storage_work(app, session, caller, op, today)
         answer = direct_call(
             app, op, today, caller, versions.get(op.case_id) if op.case_id else None, idempotency
         )
@@ -273,8 +265,7 @@ def main() -> int:
             web_app.extensions["forebyg"].close()
         if app is not None:
             app.close()
-        drop_schema(args.database_url, schema)
-        print(f"(schema {schema} dropped)")
+        drop_schema_and_report(args.database_url, schema)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,12 @@ from application.readmodels import store as store_module  # noqa: E402
 from application.readmodels.projector import WORKFLOW_TOPICS  # noqa: E402
 from application.settings import Settings  # noqa: E402
 from bench.history import HistoryStats, generate_history  # noqa: E402
-from bench.support import DEFAULT_DATABASE_URL, drop_schema, with_schema  # noqa: E402
+from bench.support import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    drop_schema_and_report,
+    revision,
+    with_schema,
+)
 
 GOAL_RATIO = 0.25
 
@@ -157,29 +162,6 @@ class ServerCpu:
         self.latest.update(self._ticks() or {})
         used = sum(t - self.start.get(pid, 0) for pid, t in self.latest.items())
         return f"{used / os.sysconf('SC_CLK_TCK'):.1f}"
-
-
-def revision() -> str:
-    import subprocess
-
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown revision"
-    return f"git {head}{' + uncommitted changes' if dirty else ''}"
 
 
 # --- (a) the baseline: reading the log ---------------------------------------------------------
@@ -627,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         print("=" * 78)
         print("SUMMARY")
         print(f"  command       {command_line}")
-        print(f"  product       {revision()}")
+        print(f"  product       git {revision(REPO)}")
         print(
             f"  machine       {os.cpu_count()} cores, {platform.platform()}, "
             f"Python {platform.python_version()}; load average at start {load_at_start:.1f}, "
@@ -661,11 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         for each in apps:
             with contextlib.suppress(Exception):
                 each.close()
-        try:
-            drop_schema(args.database_url, schema)
-            print(f"(schema {schema} dropped)", flush=True)
-        except Exception as error:
-            print(f"could not drop schema {schema}: {error}", file=sys.stderr)
+        drop_schema_and_report(args.database_url, schema)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
@@ -14,6 +15,7 @@ class Reminded:
     names the aggregate) and keeps ``reminders_sent``."""
 
     reminders_sent: list[str]
+    _reminder_sent: Callable[..., None]  # the aggregate's own @event("ReminderSent") method
 
     def record_reminder(
         self,
@@ -37,15 +39,3 @@ class Reminded:
             due_on=due_on,
             action_id=action_id,
         )
-
-    def _reminder_sent(
-        self,
-        key: str,
-        rule: str,
-        channel: str,
-        recipient_org: str,
-        sent_on: date,
-        due_on: date,
-        action_id: UUID | None,
-    ) -> None:
-        raise NotImplementedError("the aggregate declares its ReminderSent event")

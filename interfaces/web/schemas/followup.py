@@ -7,15 +7,20 @@ from marshmallow import Schema, fields
 from interfaces.web.schemas.common import IsoDate, IsoDateTime, Uuid
 
 
-class ReminderResponse(Schema):
+class _Reminder(Schema):
+    """What a reminder due and a delivered one (an inbox item) both say."""
+
     key = fields.String(required=True)
     rule = fields.String(required=True)
-    fire_on = IsoDate(required=True)
     due_on = IsoDate(required=True)
     forum_id = Uuid(required=True)
     case_id = Uuid(allow_none=True)
     action_id = Uuid(allow_none=True)
     recipient_org = fields.String(required=True)
+
+
+class ReminderResponse(_Reminder):
+    fire_on = IsoDate(required=True)
     sent = fields.Boolean(required=True)
 
 
@@ -23,14 +28,7 @@ class ReminderListResponse(Schema):
     items = fields.List(fields.Nested(ReminderResponse), required=True)
 
 
-class InboxItemResponse(Schema):
-    key = fields.String(required=True)
-    rule = fields.String(required=True)
-    forum_id = Uuid(required=True)
-    case_id = Uuid(allow_none=True)
-    action_id = Uuid(allow_none=True)
-    due_on = IsoDate(required=True)
-    recipient_org = fields.String(required=True)
+class InboxItemResponse(_Reminder):
     channel = fields.String(required=True)
     sent_on = IsoDate(required=True)
     recorded_at = IsoDateTime(required=True)

@@ -53,20 +53,6 @@ class MeetingResponse(Schema):
     cancel_reason = fields.String()
 
 
-class ForumResponse(Schema):
-    id = Uuid(required=True)
-    version = fields.Integer(required=True)
-    name = fields.String(required=True)
-    municipality = fields.String(required=True)
-    housing_areas = fields.List(fields.String(), required=True)
-    chair_org = fields.String(required=True)
-    established_on = IsoDate(required=True)
-    members = fields.List(fields.String(), required=True)
-    meetings = fields.List(fields.Nested(MeetingResponse))
-    area_mappings = fields.List(fields.Dict())
-    dissolved_on = IsoDate(allow_none=True)
-
-
 class ForumSummaryResponse(Schema):
     id = Uuid(required=True)
     version = fields.Integer(required=True)
@@ -77,6 +63,13 @@ class ForumSummaryResponse(Schema):
     members = fields.List(fields.String(), required=True)
     established_on = IsoDate(required=True)
     dissolved_on = IsoDate(allow_none=True)
+
+
+class ForumResponse(ForumSummaryResponse):
+    """A forum with its meetings and area mappings."""
+
+    meetings = fields.List(fields.Nested(MeetingResponse))
+    area_mappings = fields.List(fields.Dict())
 
 
 class ForumListResponse(Schema):
