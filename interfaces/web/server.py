@@ -9,6 +9,10 @@ import sys
 from application.bootstrap import build_application
 from application.settings import Settings
 
+# The path without its query string (a read's `?purpose=` is personal context, kept out of
+# operational logs), and no Referer (another page's URL, query included).
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s "%(a)s"'
+
 
 def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
     cores = os.cpu_count() or 1
@@ -20,12 +24,18 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
         f"{host}:{settings.port}",
         "--access-logfile",
         "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
         "--graceful-timeout",
         "20",
         "--no-control-socket",  # several servers on one host would share one control socket
         "--timeout",
         "60",
     ]
+    if not settings.behind_tls_proxy:
+        # gunicorn trusts X-Forwarded-* from loopback by default; only a configured TLS proxy
+        # may say a request came over https (ProxyFix in create_app then reads its headers).
+        argv += ["--forwarded-allow-ips", ""]
     if settings.uses_postgres:
         argv += ["--workers", str(workers or 2 * cores), "--worker-class", "sync"]
     else:
