@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import TypeVar
 from uuid import UUID
@@ -139,10 +139,31 @@ def text(value: object, field: str, *, required: bool = True, limit: int = MAX_T
     return value
 
 
+# Every business date lies in this range: wide enough for any referral, deadline or review a
+# forum records, narrow enough that the date arithmetic of reminders and retention never
+# leaves the calendar.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the one written form of a business date
+
+
 def business_date(value: object, field: str) -> date:
     if not isinstance(value, date):
         raise InvalidValueError(field, "a date (YYYY-MM-DD) is required")
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidValueError(
+            field, f"must lie between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}"
+        )
     return value
+
+
+def days_after(on: date, days: int) -> date:
+    """``on`` moved by ``days`` (negative: before), held at the calendar's first or last day:
+    total, so that no date in the history, however it got there, stops a projection."""
+    try:
+        return on + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 def not_before(value: date, earliest: date, field: str, what: str) -> None:

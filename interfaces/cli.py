@@ -18,6 +18,7 @@ from application.demo import DEMO_PASSWORD, ORGS, USERS, build_demo
 from application.errors import ApplicationError, NotFoundError, StoreNotReadyError
 from application.settings import Settings
 from domain.errors import DomainError
+from domain.values import ISO_DATE
 from interfaces import timeline
 
 
@@ -45,6 +46,8 @@ def parse_instant(value: str) -> datetime:
 
 
 def parse_date(value: str, what: str) -> date:
+    if not ISO_DATE.fullmatch(value):
+        raise UsageError(f"{what}: {value!r} is not a date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from application.readmodels.store import Cursor
-from domain.values import ClosureReason
+from domain.values import ClosureReason, days_after
 
 DEFAULT_DAYS = {
     ClosureReason.UNFOUNDED: 180,
@@ -58,7 +58,7 @@ def schedule(cursor: Cursor, policy: RetentionPolicy) -> list[dict[str, Any]]:
         if status != "closed" or closed_on is None:
             entry["open"] = True
             continue
-        erase_on = date.fromisoformat(closed_on) + timedelta(days=policy.days[ClosureReason(reason)])
+        erase_on = days_after(date.fromisoformat(closed_on), policy.days[ClosureReason(reason)])
         if entry["erase_on"] is None or erase_on > entry["erase_on"]:
             entry["erase_on"] = erase_on
     due = []

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from enum import Enum
 from uuid import UUID
 
 from application.readmodels.records import CaseRecord
 from domain.case import Case
 from domain.forum import Forum
-from domain.values import ActionStatus, CaseStatus
+from domain.values import ActionStatus, CaseStatus, days_after
 
 
 class Rule(Enum):
@@ -89,7 +89,7 @@ def case_reminders(case: Case | CaseRecord, chair_org: str, policy: ReminderPoli
     if case.status is CaseStatus.AWAITING_ASSESSMENT:
         since = case.reopened_on[-1] if case.reopened_on else case.received_on
         yield remind(
-            Rule.REFERRAL_NOT_ASSESSED, since + timedelta(days=policy.assess_within_days), since, chair_org
+            Rule.REFERRAL_NOT_ASSESSED, days_after(since, policy.assess_within_days), since, chair_org
         )
     assessed = case.assessed_on
     if (
@@ -99,7 +99,7 @@ def case_reminders(case: Case | CaseRecord, chair_org: str, policy: ReminderPoli
     ):
         yield remind(
             Rule.ACCEPTED_NOT_DISCUSSED,
-            assessed + timedelta(days=policy.discuss_within_days),
+            days_after(assessed, policy.discuss_within_days),
             assessed,
             chair_org,
         )
@@ -109,11 +109,11 @@ def case_reminders(case: Case | CaseRecord, chair_org: str, policy: ReminderPoli
         if action.status is not ActionStatus.OPEN:
             continue
         due, owner, aid = action.due_on, action.responsible_org, action.action_id
-        yield remind(Rule.ACTION_DUE_SOON, due - timedelta(days=policy.due_soon_days), due, owner, aid)
-        yield remind(Rule.ACTION_OVERDUE, due + timedelta(days=1), due, owner, aid)
+        yield remind(Rule.ACTION_DUE_SOON, days_after(due, -policy.due_soon_days), due, owner, aid)
+        yield remind(Rule.ACTION_OVERDUE, days_after(due, 1), due, owner, aid)
         yield remind(
             Rule.ACTION_OVERDUE_ESCALATED,
-            due + timedelta(days=1 + policy.escalate_after_days),
+            days_after(due, 1 + policy.escalate_after_days),
             due,
             chair_org,
             aid,
@@ -121,7 +121,7 @@ def case_reminders(case: Case | CaseRecord, chair_org: str, policy: ReminderPoli
         quiet_since = action.last_event_on or action.agreed_on
         yield remind(
             Rule.INTERVENTION_STALLED,
-            quiet_since + timedelta(days=policy.stalled_after_days),
+            days_after(quiet_since, policy.stalled_after_days),
             quiet_since,
             owner,
             aid,
@@ -135,7 +135,7 @@ def forum_reminders(forum: Forum, policy: ReminderPolicy) -> Iterator[Reminder]:
     yield Reminder(
         _key(Rule.FORUM_WITHOUT_MEETING, forum.id, None, since),
         Rule.FORUM_WITHOUT_MEETING,
-        since + timedelta(weeks=policy.forum_meeting_weeks),
+        days_after(since, 7 * policy.forum_meeting_weeks),
         since,
         forum.id,
         None,

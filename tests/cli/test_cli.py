@@ -127,6 +127,14 @@ def test_demo_refuses_a_today_that_is_not_a_date(
     assert "--today" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("written", ["20260630", "2026-W27-2", "2026-181"])
+def test_demo_takes_a_today_only_as_yyyy_mm_dd(
+    empty_data_dir: Path, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    assert main(["demo", "--today", written]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
 # --- replay ----------------------------------------------------------------------------
 
 

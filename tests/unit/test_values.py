@@ -102,3 +102,29 @@ def test_a_subject_refusal_names_its_field(field: str, arguments: tuple[object, 
         Subject.parse(*arguments)
 
     assert caught.value.field == field
+
+
+def test_business_dates_lie_in_the_documented_range() -> None:
+    from datetime import date
+
+    from domain.errors import InvalidValueError
+    from domain.values import EARLIEST_DATE, LATEST_DATE, business_date
+
+    assert business_date(EARLIEST_DATE, "on") == date(1900, 1, 1)
+    assert business_date(LATEST_DATE, "on") == date(2100, 12, 31)
+    for outside in (date(1899, 12, 31), date(2101, 1, 1), date(9999, 12, 20)):
+        with pytest.raises(InvalidValueError) as refused:
+            business_date(outside, "due_on")
+        assert refused.value.field == "due_on"
+
+
+def test_date_arithmetic_is_total_at_the_calendars_ends() -> None:
+    from datetime import date
+
+    from domain.values import days_after
+
+    assert days_after(date(2026, 1, 31), 1) == date(2026, 2, 1)
+    assert days_after(date(2026, 1, 1), -1) == date(2025, 12, 31)
+    assert days_after(date(9999, 12, 20), 30) == date.max
+    assert days_after(date(1, 1, 2), -30) == date.min
+    assert days_after(date(2026, 1, 1), 10**10) == date.max

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.values import ActionKind, CaseStatus, ClosureReason, Decision, LegalBasis, TargetGroup
-from interfaces.web.schemas.common import SLUG, IsoDate, IsoDateTime, Uuid, text, words
+from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, IsoDateTime, Uuid, text, words
 
 
 class SubjectRequest(Schema):
@@ -24,14 +24,14 @@ class ReferCaseRequest(Schema):
     forum_id = fields.UUID(required=True)
     target_group = fields.String(required=True, validate=words(TargetGroup))
     referred_by = fields.String(required=True, validate=SLUG)
-    received_on = fields.Date(required=True)
+    received_on = BusinessDate(required=True)
     legal_basis = fields.String(required=True, validate=words(LegalBasis))
     concern = text(10_000)
     subject = fields.Nested(SubjectRequest, required=True)
 
 
 class AssessCaseRequest(Schema):
-    assessed_on = fields.Date(required=True)
+    assessed_on = BusinessDate(required=True)
     decision = fields.String(required=True, validate=words(Decision))
     risk_and_threat = text(10_000)
     wellbeing_and_resilience = text(10_000)
@@ -42,43 +42,43 @@ class AgreeActionRequest(Schema):
     kind = fields.String(required=True, validate=words(ActionKind))
     description = text(4000)
     responsible_org = fields.String(required=True, validate=SLUG)
-    due_on = fields.Date(required=True)
+    due_on = BusinessDate(required=True)
     meeting_id = fields.UUID(load_default=None, allow_none=True)
 
 
 class RescheduleActionRequest(Schema):
-    due_on = fields.Date(required=True)
+    due_on = BusinessDate(required=True)
     reason = text(2000)
 
 
 class CompleteActionRequest(Schema):
-    completed_on = fields.Date(required=True)
+    completed_on = BusinessDate(required=True)
     outcome = text(4000)
 
 
 class CancelActionRequest(Schema):
-    cancelled_on = fields.Date(required=True)
+    cancelled_on = BusinessDate(required=True)
     reason = text(2000)
 
 
 class ScheduleReviewRequest(Schema):
-    review_on = fields.Date(required=True)
+    review_on = BusinessDate(required=True)
 
 
 class RecordReviewRequest(Schema):
-    reviewed_on = fields.Date(required=True)
+    reviewed_on = BusinessDate(required=True)
     notes = text(4000)
 
 
 class CloseCaseRequest(Schema):
-    closed_on = fields.Date(required=True)
+    closed_on = BusinessDate(required=True)
     reason = fields.String(required=True, validate=words(ClosureReason))
     summary = text(4000)
-    post_closure_review_on = fields.Date(load_default=None, allow_none=True)
+    post_closure_review_on = BusinessDate(load_default=None, allow_none=True)
 
 
 class ReopenCaseRequest(Schema):
-    reopened_on = fields.Date(required=True)
+    reopened_on = BusinessDate(required=True)
     reason = text(2000)
 
 

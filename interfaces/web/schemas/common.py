@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from domain.values import ActionKind, CaseStatus, ClosureReason, Decision, LegalBasis, TargetGroup
+from domain.values import (
+    EARLIEST_DATE,
+    ISO_DATE,
+    LATEST_DATE,
+    ActionKind,
+    CaseStatus,
+    ClosureReason,
+    Decision,
+    LegalBasis,
+    TargetGroup,
+)
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="an organisation slug (a-z, 0-9, '-')")
 
@@ -25,6 +38,24 @@ def text(limit: int, *, required: bool = True) -> fields.String:
     if required:
         return fields.String(required=True, validate=length)
     return fields.String(load_default="", validate=length)
+
+
+class BusinessDate(fields.Date):
+    """A business date as the public contract writes it, YYYY-MM-DD and nothing else (Python's
+    parser would also take ``20270101`` and week dates such as ``2027-W01-1``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "pattern": ISO_DATE.pattern,
+            "description": f"YYYY-MM-DD, from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class IsoDate(fields.String):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from interfaces.web.schemas.common import SLUG, IsoDate, Uuid, text
+from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, Uuid, text
 
 
 class EstablishForumRequest(Schema):
@@ -19,11 +19,11 @@ class MemberRequest(Schema):
 
 
 class ScheduleMeetingRequest(Schema):
-    planned_on = fields.Date(required=True)
+    planned_on = BusinessDate(required=True)
 
 
 class HoldMeetingRequest(Schema):
-    held_on = fields.Date(required=True)
+    held_on = BusinessDate(required=True)
     attendees = fields.List(
         fields.String(validate=SLUG), required=True, validate=validate.Length(min=1, max=100)
     )
@@ -36,7 +36,7 @@ class CancelMeetingRequest(Schema):
 
 
 class AreaMappingRequest(Schema):
-    recorded_on = fields.Date(required=True)
+    recorded_on = BusinessDate(required=True)
     housing_area = text(200)
     resources = text(4000)
     challenges = text(4000)
