@@ -54,3 +54,7 @@ class AlreadyExistsError(ApplicationError):
 
 class IdempotencyKeyReusedError(ApplicationError):
     """The idempotency key was first used with a different request."""
+
+
+class ErasureNotDurableError(ApplicationError):
+    """The erasure is recorded but its traces are not yet wiped from the store's files."""

@@ -146,6 +146,10 @@ class KeyStore:
             self._keys[str(subject_id)] = None
         return destroyed
 
+    def scrub(self) -> None:
+        """Wipe destroyed keys from the store's files (see SqlStore.scrub)."""
+        self.store.scrub("subject_keys")
+
     def status(self, subject_id: UUID) -> dict[str, Any] | None:
         with self.store.transaction() as cursor:
             cursor.execute(

@@ -13,9 +13,10 @@ from eventsourcing.persistence import IntegrityError
 from application import access
 from application.accounts import Caller
 from application.base import ForebygBase
-from application.errors import ConflictError, NotFoundError
+from application.errors import ConflictError, ErasureNotDurableError, NotFoundError
 from application.privacy import retention
 from application.privacy.accesslog import AccessLog
+from application.readmodels.store import NotScrubbedError
 from application.receipts import Recorded
 from domain.values import Role
 
@@ -38,7 +39,9 @@ class PrivacyCommands(ForebygBase):
         operator: str = "system",
     ) -> Recorded:
         """Destroy the subject's key and record ``PersonalDataErased`` on each of its cases.
-        Idempotent: erasing again completes whatever an interrupted erasure left."""
+        Answers only once the key is gone from the store's files too (not merely from its
+        tables): until then ErasureNotDurableError. Idempotent: erasing again completes
+        whatever an interrupted erasure left."""
         access.check_role(caller, Role.DPO)
         if not isinstance(reason, str) or not reason.strip():
             from domain.errors import InvalidValueError
@@ -75,6 +78,13 @@ class PrivacyCommands(ForebygBase):
             purpose=reason.strip(),
             subject_id=subject_id,
         )
+        try:
+            self.keystore.scrub()
+        except NotScrubbedError as error:
+            raise ErasureNotDurableError(
+                f"subject {subject_id}: the key is destroyed but not yet wiped from the store's files"
+                f" ({error}); repeat the erasure"
+            ) from error
         return Recorded(id=subject_id, version=len(case_ids))
 
     def forget_snapshots(self, case_ids: Sequence[UUID]) -> None:
@@ -100,6 +110,7 @@ class PrivacyCommands(ForebygBase):
                 )
         else:
             with recorder.datastore.transaction(commit=True) as cursor:  # SQLite keeps ids as hex
+                cursor.execute("PRAGMA secure_delete=ON")  # the deleted rows zeroed in the file
                 cursor.executemany(
                     f"DELETE FROM {table} WHERE originator_id IN (?, ?)",
                     [(str(case_id), case_id.hex) for case_id in case_ids],

@@ -5,6 +5,7 @@ Statements are written once with ``?`` placeholders; the PostgreSQL store transl
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -32,7 +33,13 @@ class SqlStore(Protocol):
 
     def wait_for_change(self, channel: str, timeout: float) -> None: ...
 
+    def scrub(self, table: str) -> None: ...
+
     def close(self) -> None: ...
+
+
+class NotScrubbedError(Exception):
+    """What was deleted could not yet be wiped from the store's files."""
 
 
 class SQLiteStore:
@@ -57,6 +64,9 @@ class SQLiteStore:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Deleted or overwritten content is zeroed in its page (and in freed pages), so an
+            # old value (a destroyed key) is not left behind in the file's free space.
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
         return conn
 
@@ -79,6 +89,27 @@ class SQLiteStore:
     def wait_for_change(self, channel: str, timeout: float) -> None:
         """SQLite has no notifications: poll."""
         time.sleep(min(timeout, 0.2))
+
+    def scrub(self, table: str, timeout: float = 30.0) -> None:
+        """Wipe what was deleted from every file of the store: the pages written since the last
+        checkpoint go into the database file (whose freed content secure_delete zeroed), and
+        the write-ahead log, which still holds the old pages, is truncated to nothing. A reader
+        in another process can hold the checkpoint back: retried until ``timeout``, then
+        NotScrubbedError."""
+        if self._memory:
+            return
+        conn = self._connection()
+        deadline = time.monotonic() + timeout
+        while True:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                raise NotScrubbedError(
+                    f"{self.path}: the write-ahead log could not be checkpointed within {timeout:.0f}s"
+                    " (a long-running reader holds it)"
+                )
+            time.sleep(0.05)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -228,6 +259,35 @@ class PostgresStore:
         with psycopg.connect(**self.kwargs, autocommit=True) as conn:
             row = conn.execute(take, (name,)).fetchone()
             yield bool(row and row[-1])
+
+    def scrub(self, table: str, lock_timeout: float = 10.0) -> None:
+        """Remove the old row versions of ``table`` from its data files. An UPDATE or DELETE
+        leaves the old version in the page; VACUUM (even FULL) keeps it while any snapshot
+        older than the change is open, and a plain VACUUM leaves its bytes in the page's free
+        space anyway. So the table is rewritten: its live rows copied aside, the table
+        truncated (its old files emptied at commit) and the rows put back, under an exclusive
+        lock taken within ``lock_timeout`` (else NotScrubbedError). Then a CHECKPOINT puts the
+        new pages on disk, where the role may (superuser or pg_checkpoint). The write-ahead
+        log keeps the old rows until its segments are recycled, and so do WAL archives and
+        backups (docs/privacy.md)."""
+        import psycopg
+        from psycopg import sql
+
+        name = sql.Identifier(table)
+        with psycopg.connect(**self.kwargs, autocommit=True) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+                    conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(name))
+                    aside = "CREATE TEMP TABLE scrub_rows ON COMMIT DROP AS SELECT * FROM {}"
+                    conn.execute(sql.SQL(aside).format(name))
+                    conn.execute(sql.SQL("TRUNCATE {}").format(name))
+                    conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM scrub_rows").format(name))
+            except psycopg.errors.LockNotAvailable as error:
+                raise NotScrubbedError(f"{table}: not rewritten, busy for {lock_timeout:.0f}s") from error
+            # Without the privilege, the server's next checkpoint (checkpoint_timeout) writes them.
+            with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+                conn.execute("CHECKPOINT")
 
     def wait_for_change(self, channel: str, timeout: float) -> None:
         """Block until the event store NOTIFYs a commit on ``channel``, or ``timeout`` passes.

@@ -14,6 +14,7 @@ from application.errors import (
     AlreadyExistsError,
     AuthenticationError,
     ConflictError,
+    ErasureNotDurableError,
     IdempotencyKeyReusedError,
     NotFoundError,
     PermissionDeniedError,
@@ -127,6 +128,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StoreNotReadyError)
     def not_ready(error: StoreNotReadyError) -> Response:
         return problem(503, "Store not ready", str(error))
+
+    @app.errorhandler(ErasureNotDurableError)
+    def erasure_not_durable(error: ErasureNotDurableError) -> Response:
+        response = problem(503, "Erasure not yet durable", str(error))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(EventsourcingOperationalError)
     @app.errorhandler(EventsourcingInterfaceError)
