@@ -2,8 +2,9 @@
 
 A forum's cases are visible to the organisations that are its members; to anyone else they
 do not exist (not found, not forbidden). Evaluators and the DPO read workflow data across
-forums but never personal data. Only coordinators run the workflow; a member completes the
-actions its organisation owns.
+forums but never personal data. Only coordinators run the workflow; only the chair's
+coordinators change a forum's membership or dissolve it; a member completes the actions its
+organisation owns.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def check_forum(caller: Caller | None, forum: Forum, *roles: Role) -> None:
     if not sees_forum(caller, forum):
         raise ForumNotFoundError(f"forum {forum.id} not found")
     _check_role(caller, roles)
+
+
+def check_chair(caller: Caller | None, forum: Forum, what: str) -> None:
+    """The forum's governance (who is a member, whether it exists) is its chair's: a
+    coordinator of another member organisation runs the workflow but cannot change it."""
+    if caller is not None and caller.org != forum.chair_org:
+        raise PermissionDeniedError(
+            f"only a coordinator of the forum's chair organisation ({forum.chair_org}) may {what}"
+        )
 
 
 def check_case(caller: Caller | None, case: Case, forum: Forum, *roles: Role) -> None:

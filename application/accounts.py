@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.domain import Aggregate, event
 
+from application.errors import AccountDeactivatedError
 from domain.errors import InvalidValueError
 from domain.values import OrgKind, Role, org_slug, text
 
@@ -88,6 +89,9 @@ class UserAccount(Aggregate):
         self.password_hash = password_hash
         self.email = email
         self.active = True
+        self.sessions_since = 0.0  # sessions opened before this instant (epoch seconds) are ended
+        self.deactivated_by: str | None = None
+        self.deactivated_at: float | None = None
 
     @classmethod
     def create(
@@ -105,13 +109,42 @@ class UserAccount(Aggregate):
             email=email_address(email),
         )
 
+    def check_active(self) -> None:
+        if not self.active:
+            raise AccountDeactivatedError(f"user {self.username!r} is deactivated")
+
+    def change_password(self, password_hash: str, by: str, at: float) -> None:
+        """A new password; every session opened before it ends."""
+        self.check_active()
+        self._change_password(password_hash, by, at)
+
+    def end_sessions(self, by: str, at: float) -> None:
+        """Sign the user out everywhere: every session opened before ``at`` ends."""
+        self.check_active()
+        self._end_sessions(by, at)
+
+    def deactivate(self, by: str, at: float) -> None:
+        """The account signs in no more, and its sessions end."""
+        self.check_active()
+        self._deactivate(by, at)
+
+    def session_is_current(self, created_at: float) -> bool:
+        return self.active and created_at >= self.sessions_since
+
     @event("PasswordChanged")
-    def change_password(self, password_hash: str) -> None:
+    def _change_password(self, password_hash: str, by: str, at: float) -> None:
         self.password_hash = password_hash
+        self.sessions_since = at
+
+    @event("SessionsEnded")
+    def _end_sessions(self, by: str, at: float) -> None:
+        self.sessions_since = at
 
     @event("Deactivated")
-    def deactivate(self) -> None:
+    def _deactivate(self, by: str, at: float) -> None:
         self.active = False
+        self.sessions_since = at
+        self.deactivated_by, self.deactivated_at = by, at
 
 
 @dataclass(frozen=True)

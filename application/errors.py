@@ -19,6 +19,10 @@ class ForumNotFoundError(NotFoundError):
     pass
 
 
+class UserNotFoundError(NotFoundError):
+    pass
+
+
 class ConflictError(ApplicationError):
     """Someone else changed the resource first; re-read it and try again."""
 
@@ -30,6 +34,10 @@ class StaleVersionError(ConflictError):
         super().__init__(f"{resource_id} is at version {actual}, not {expected}")
         self.expected = expected
         self.actual = actual
+
+
+class AccountDeactivatedError(ConflictError):
+    """The account is deactivated: it signs in no more and takes no further change."""
 
 
 class ConfigurationError(ApplicationError):

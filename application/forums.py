@@ -24,9 +24,17 @@ class ForumCommands(ForebygBase):
             if not isinstance(self.repository.get(org_id(slug)), Organisation):
                 raise InvalidValueError(field, f"{slug!r} is not a registered organisation")
 
-    def _forum_for(self, forum_id: UUID, expected_version: int | None, caller: Caller | None) -> Forum:
+    def _forum_for(
+        self,
+        forum_id: UUID,
+        expected_version: int | None,
+        caller: Caller | None,
+        chair_only: str | None = None,
+    ) -> Forum:
         forum = self._forum(forum_id)
         access.check_forum(caller, forum, COORDINATOR)
+        if chair_only is not None:
+            access.check_chair(caller, forum, chair_only)
         self._check_version(forum, expected_version)
         return forum
 
@@ -75,7 +83,7 @@ class ForumCommands(ForebygBase):
         caller: Caller | None = None,
         idempotency: Idempotency | None = None,
     ) -> Recorded:
-        forum = self._forum_for(forum_id, expected_version, caller)
+        forum = self._forum_for(forum_id, expected_version, caller, "change its membership")
         if caller is not None:
             self._check_registered([org], "org")
         forum.join(org, self._past(joined_on or self.clock(), "joined_on"))
@@ -91,7 +99,7 @@ class ForumCommands(ForebygBase):
         caller: Caller | None = None,
         idempotency: Idempotency | None = None,
     ) -> Recorded:
-        forum = self._forum_for(forum_id, expected_version, caller)
+        forum = self._forum_for(forum_id, expected_version, caller, "change its membership")
         forum.leave(org, self._past(left_on or self.clock(), "left_on"))
         return self._save(forum, idempotency=idempotency)
 
@@ -175,6 +183,6 @@ class ForumCommands(ForebygBase):
         caller: Caller | None = None,
         idempotency: Idempotency | None = None,
     ) -> Recorded:
-        forum = self._forum_for(forum_id, expected_version, caller)
+        forum = self._forum_for(forum_id, expected_version, caller, "dissolve it")
         forum.dissolve(self._past(dissolved_on, "dissolved_on"), reason)
         return self._save(forum, idempotency=idempotency)

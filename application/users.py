@@ -1,7 +1,9 @@
-"""Account commands: registering organisations and users, signing in."""
+"""Account commands: registering organisations and users, signing in, and ending an account's
+access (deactivation, a password reset, signing a user out everywhere) — an administrator's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from application import access
 from application.accounts import (
     HASHER,
     Caller,
@@ -20,9 +23,11 @@ from application.accounts import (
     user_id,
 )
 from application.base import ForebygBase
-from application.errors import AlreadyExistsError, AuthenticationError, NotFoundError
+from application.errors import AlreadyExistsError, AuthenticationError, NotFoundError, UserNotFoundError
+from application.receipts import Idempotency, Recorded
 from application.sessions import SessionExpiredError, SessionStore
 from domain.errors import InvalidValueError
+from domain.values import Role
 
 # Verifying against a dummy hash when the user is unknown keeps the timing the same.
 _DUMMY_HASH = HASHER.hash("not-a-real-password-0000")
@@ -83,13 +88,100 @@ class AccountCommands(ForebygBase):
         """The caller whose live session this is; caches forget any erased subject's key."""
         session = self.sessions.resolve(token)
         self.keystore.observe_generation(session.erasure_generation)
-        try:
-            return self.get_caller(session.user_id)
-        except NotFoundError:
-            raise SessionExpiredError("the account no longer exists or was deactivated") from None
+        user = self._account(session.user_id)
+        if not isinstance(user, UserAccount) or not user.active:
+            raise SessionExpiredError("the account no longer exists or was deactivated")
+        # Also when ending the sessions' rows did not happen (the account's event is what counts).
+        if not user.session_is_current(session.created_at):
+            raise SessionExpiredError("the session was ended by an administrator; sign in again")
+        return self._caller(user)
 
     def sign_out(self, token: str) -> None:
         self.sessions.end(token)
+
+    # --- an administrator ends an account's access -----------------------------------------
+
+    def _user(self, username: object, expected_version: int | None, caller: Caller | None) -> UserAccount:
+        access.check_role(caller, Role.ADMIN)
+        user = self._account(user_id(username)) if isinstance(username, str) else None
+        if not isinstance(user, UserAccount):
+            raise UserNotFoundError(f"user {username!r} not found")
+        self._check_version(user, expected_version)
+        return user
+
+    @staticmethod
+    def _operator(caller: Caller | None, operator: str | None) -> str:
+        return caller.username if caller is not None else operator or "system"
+
+    def get_user(self, username: object, *, caller: Caller | None = None) -> dict[str, Any]:
+        user = self._user(username, None, caller)
+        return {
+            "username": user.username,
+            "org": user.org,
+            "role": user.role.value,
+            "email": user.email,
+            "active": user.active,
+            "deactivated_by": user.deactivated_by,
+            "deactivated_at": (
+                None
+                if user.deactivated_at is None
+                else datetime.fromtimestamp(user.deactivated_at, UTC).isoformat()
+            ),
+            "version": user.version,
+        }
+
+    def deactivate_user(
+        self,
+        username: object,
+        *,
+        expected_version: int | None = None,
+        caller: Caller | None = None,
+        operator: str | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> Recorded:
+        """The account signs in no more; its sessions end at once, in every worker."""
+        user = self._user(username, expected_version, caller)
+        user.deactivate(by=self._operator(caller, operator), at=self.sessions.clock())
+        recorded = self._save(user, idempotency=idempotency)
+        self.sessions.end_all(user.id)
+        return recorded
+
+    def reset_password(
+        self,
+        username: object,
+        password: object,
+        *,
+        expected_version: int | None = None,
+        caller: Caller | None = None,
+        operator: str | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> Recorded:
+        """A new password chosen by an administrator; the user's sessions end."""
+        if not isinstance(password, str):
+            raise InvalidValueError("password", "a password is required")
+        user = self._user(username, expected_version, caller)
+        user.change_password(
+            hash_password(password), by=self._operator(caller, operator), at=self.sessions.clock()
+        )
+        recorded = self._save(user, idempotency=idempotency)
+        self.sessions.end_all(user.id)
+        return recorded
+
+    def sign_out_user(
+        self,
+        username: object,
+        *,
+        expected_version: int | None = None,
+        caller: Caller | None = None,
+        operator: str | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> Recorded:
+        """End every session of the user (a lost laptop, a shared screen)."""
+        user = self._user(username, expected_version, caller)
+        user.end_sessions(by=self._operator(caller, operator), at=self.sessions.clock())
+        recorded = self._save(user, idempotency=idempotency)
+        self.sessions.end_all(user.id)
+        return recorded
 
     def get_caller_by_username(self, username: str) -> Caller | None:
         user = self._account(user_id(username))

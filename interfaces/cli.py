@@ -148,6 +148,40 @@ def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    app = open_app(settings)
+    app.deactivate_user(args.username, operator=f"cli:{getpass.getuser()}")
+    print(f"User {args.username} deactivated: no more sign-ins, and every session has ended")
+    return 0
+
+
+def cmd_users_reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        raise UsageError("--password-stdin is required (passwords are never taken from arguments)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = open_app(settings)
+    app.reset_password(args.username, password, operator=f"cli:{getpass.getuser()}")
+    print(f"Password of {args.username} reset; every session of theirs has ended")
+    return 0
+
+
+def cmd_users_sign_out(settings: Settings, args: argparse.Namespace) -> int:
+    app = open_app(settings)
+    app.sign_out_user(args.username, operator=f"cli:{getpass.getuser()}")
+    print(f"User {args.username} signed out: every session of theirs has ended")
+    return 0
+
+
+def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
+    actions = {
+        "add": cmd_users_add,
+        "deactivate": cmd_users_deactivate,
+        "reset-password": cmd_users_reset_password,
+        "sign-out": cmd_users_sign_out,
+    }
+    return actions[args.users_command](settings, args)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from interfaces.web.server import serve
 
@@ -248,6 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     users_add.add_argument("--role", required=True, help="coordinator | member | evaluator | dpo | admin")
     users_add.add_argument("--password-stdin", action="store_true")
     users_add.add_argument("--email")
+    deactivate = users.add_parser(
+        "deactivate", help="deactivate a user: no more sign-ins, every session ends at once"
+    )
+    deactivate.add_argument("username", metavar="USERNAME")
+    reset = users.add_parser(
+        "reset-password", help="set a user's new password (read from standard input); their sessions end"
+    )
+    reset.add_argument("username", metavar="USERNAME")
+    reset.add_argument("--password-stdin", action="store_true")
+    sign_out = users.add_parser("sign-out", help="end every session of a user")
+    sign_out.add_argument("username", metavar="USERNAME")
     return parser
 
 
@@ -260,7 +305,7 @@ HANDLERS = {
     "scheduler": cmd_scheduler,
     "erase": cmd_erase,
     "orgs": cmd_orgs_add,
-    "users": cmd_users_add,
+    "users": cmd_users,
 }
 
 

@@ -41,7 +41,7 @@ def create_app(
     testing: bool = False,
 ) -> Flask:
     """The Flask app for this configuration (by default the process environment)."""
-    from interfaces.web import cases, followup, forums, health, openapi, privacy, tokens
+    from interfaces.web import cases, followup, forums, health, openapi, privacy, tokens, users
     from interfaces.web.errors import register_error_handlers
 
     if config is None:
@@ -63,7 +63,16 @@ def create_app(
     app.extensions["forebyg"] = application or build_application(settings)
     app.extensions["settings"] = settings
     register_error_handlers(app)
-    for blueprint in (tokens.bp, forums.bp, cases.bp, followup.bp, privacy.bp, health.bp, openapi.bp):
+    for blueprint in (
+        tokens.bp,
+        forums.bp,
+        cases.bp,
+        followup.bp,
+        privacy.bp,
+        users.bp,
+        health.bp,
+        openapi.bp,
+    ):
         app.register_blueprint(blueprint)
 
     if settings.behind_tls_proxy:

@@ -109,6 +109,37 @@ def test_a_running_server_never_shows_an_erased_subject_again_on_any_worker(
             assert reply.json()["events"][-1]["type"] == "PersonalDataErased", reply.worker
 
 
+def test_a_deactivated_or_signed_out_users_tokens_answer_401_at_once_on_every_worker(
+    served: tuple[Store, Settings, Path],
+) -> None:
+    store, settings, tmp_path = served
+    register_accounts(store.app())
+    server = Server(settings, tmp_path / "serve.log")
+    try:
+        admin, mentor, member = (bearer(token(server, u)) for u in ("admin", MENTOR, MEMBER))
+        for _round in range(2):  # every worker has the accounts and their sessions in hand
+            for who in (mentor, member):
+                assert [r.status for r in server.on_each_worker("GET", "/api/forums", who)] == [200, 200]
+        deactivated = server.request("POST", f"/api/users/{MENTOR}/deactivation", admin)
+        signed_out = server.request("POST", f"/api/users/{MEMBER}/sign-out", admin)
+        after = [server.on_each_worker("GET", "/api/forums", who) for who in (mentor, member)]
+        again = [
+            server.request("POST", "/api/tokens", data={"username": u, "password": DEMO_PASSWORD})
+            for u in (MENTOR, MEMBER)
+        ]
+    finally:
+        server.stop()
+
+    assert (deactivated.status, signed_out.status) == (200, 200), (deactivated.text, signed_out.text)
+    for replies in after:
+        assert [(r.status, r.headers["content-type"]) for r in replies] == [
+            (401, "application/problem+json")
+        ] * 2
+    assert [r.status for r in again] == [401, 201], (
+        "a deactivated user signed in, or a signed-out one could not"
+    )
+
+
 def test_login_throttling_holds_across_two_worker_processes(served: tuple[Store, Settings, Path]) -> None:
     store, settings, tmp_path = served
     register_accounts(store.app())

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from tests.conftest import TODAY
-from tests.web.support import CONFIDENTIAL, Call, Side, World
+from tests.web.support import CONFIDENTIAL, USERS, Call, Side, World
 
 DROP = object()
 FUTURE = "2026-07-01"
@@ -743,8 +743,18 @@ def erase(side: Side) -> Call:
     )
 
 
+def account(side: Side) -> str:
+    """The account an administrator's request is about: one per side, so both may succeed."""
+    return USERS["member"] if side.which == "own" else USERS["evaluator"]
+
+
+def reset_password(side: Side) -> Call:
+    return Call("POST", f"/api/users/{account(side)}/password-reset", {"password": "ny-hest-batteri-klips"})
+
+
 OTHER_REQUESTS: dict[tuple[str, str], Callable[[Side], Call]] = {
     ("POST", "/api/subjects/<uuid:subject_id>/erasure"): erase,
+    ("POST", "/api/users/<string:username>/password-reset"): reset_password,
 }
 
 
@@ -763,5 +773,6 @@ def sample(method: str, rule: str, side: Side) -> Call:
         .replace("<uuid:meeting_id>", str(side.meeting))
         .replace("<uuid:subject_id>", str(side.subject_ids[1]))
         .replace("<string:org>", side.third)
+        .replace("<string:username>", account(side))
     )
     return Call(method, path, {} if method in ("POST", "PUT", "PATCH") else None)

@@ -210,6 +210,24 @@ def check_signed_out(world: World, side: Side, role: str, answer: TestResponse) 
     assert answer.get_data() == b""
 
 
+def check_account(world: World, side: Side, role: str, answer: TestResponse) -> None:
+    view = answer.get_json()
+    assert view["username"] == endpoints.account(side) and view["active"] is True
+    assert answer.headers["ETag"] == f'"{view["version"]}"'
+
+
+def check_account_ended(world: World, side: Side, role: str, answer: TestResponse) -> None:
+    """The account's session that the world signed in is over."""
+    token = world.token(endpoints.account(side))
+    assert world.client.get("/api/forums", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def account_signs_in(world: World, side: Side) -> object:
+    """Whether the account's session is still good (a refusal must leave it so)."""
+    token = world.token(endpoints.account(side))
+    return world.client.get("/api/forums", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
 def subject_of_active_case(world: World, side: Side) -> object:
     """The active case's subject as the system reads it: erased only by the DPO."""
     return world.app.get_case(side.active_case, include_personal=True).get("subject")
@@ -317,6 +335,29 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/retention"): Entry(
         only("dpo"), lambda side, role: Call("GET", "/api/retention"), check_no_leak
+    ),
+    ("GET", "/api/users/<string:username>"): Entry(
+        only("admin"),
+        lambda side, role: endpoints.sample("GET", "/api/users/<string:username>", side),
+        check_account,
+    ),
+    ("POST", "/api/users/<string:username>/deactivation"): Entry(
+        only("admin"),
+        lambda side, role: endpoints.sample("POST", "/api/users/<string:username>/deactivation", side),
+        check_account_ended,
+        kept=account_signs_in,
+    ),
+    ("POST", "/api/users/<string:username>/password-reset"): Entry(
+        only("admin"),
+        lambda side, role: endpoints.reset_password(side),
+        check_account_ended,
+        kept=account_signs_in,
+    ),
+    ("POST", "/api/users/<string:username>/sign-out"): Entry(
+        only("admin"),
+        lambda side, role: endpoints.sample("POST", "/api/users/<string:username>/sign-out", side),
+        check_account_ended,
+        kept=account_signs_in,
     ),
     ("DELETE", "/api/tokens/current"): Entry(
         everyone(204),

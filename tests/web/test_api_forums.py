@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+import pytest
+
+from application.errors import PermissionDeniedError
 from tests.conftest import TODAY
 from tests.web import endpoints
-from tests.web.support import COORDINATOR, ORG_A, Call, World, leaks, ok, problem
+from tests.web.support import COORDINATOR, ORG_A, PASSWORD, Call, World, leaks, ok, problem
 
 
 def test_establishing_a_forum_makes_the_callers_organisation_its_chair(world: World) -> None:
@@ -70,3 +73,48 @@ def test_a_case_of_another_forum_discussed_at_a_meeting_is_answered_as_an_unknow
         assert world.other.forum_name not in answer.get_data(as_text=True)
     assert answers["other forum's"] == answers["unknown"]
     assert world.send(Call("GET", f"/api/forums/{side.forum}"), COORDINATOR).status_code == 200
+
+
+def _coordinator_of(world: World, org: str) -> str:
+    username = f"coordinator-{org}"
+    world.app.add_user(username, org=org, role="coordinator", password=PASSWORD)
+    return username
+
+
+def test_only_a_coordinator_of_the_chair_changes_membership_through_the_api(world: World) -> None:
+    side = world.own
+    partner = _coordinator_of(world, side.partner)
+    path = f"/api/forums/{side.forum}"
+    before = ok(world.send(Call("GET", path)))
+    for call in (endpoints.join(side), endpoints.leave(side)):
+        with world.records_nothing():
+            refused = problem(world.send(call, partner), 403)
+        assert side.chair in refused["detail"] and "membership" in refused["detail"]
+    assert ok(world.send(Call("GET", path)))["members"] == before["members"]
+    # the partner's coordinator still runs the workflow of the forum it is a member of
+    ok(world.send(endpoints.schedule(side), partner), 201)
+    ok(world.send(endpoints.join(side)))
+    ok(world.send(endpoints.leave(side)))
+
+
+def test_only_a_coordinator_of_the_chair_changes_membership_through_the_application(world: World) -> None:
+    side, app = world.own, world.app
+    partner = app.get_caller_by_username(_coordinator_of(world, side.partner))
+    chair = app.get_caller_by_username(COORDINATOR)
+    assert partner is not None and chair is not None
+    with world.records_nothing():
+        with pytest.raises(PermissionDeniedError):
+            app.add_member(side.forum, side.outsider, caller=partner)
+        with pytest.raises(PermissionDeniedError):
+            app.remove_member(side.forum, side.third, caller=partner)
+    app.add_member(side.forum, side.outsider, caller=chair)
+    app.remove_member(side.forum, side.third, caller=chair)
+    assert app.get_forum(side.forum)["members"] == [side.chair, side.partner, side.outsider]
+
+
+def test_only_a_coordinator_of_the_chair_dissolves_the_forum(world: World) -> None:
+    side, app = world.own, world.app
+    partner = app.get_caller_by_username(_coordinator_of(world, side.partner))
+    assert partner is not None
+    with world.records_nothing(), pytest.raises(PermissionDeniedError):
+        app.dissolve_forum(side.forum, TODAY, "merged with another forum", caller=partner)

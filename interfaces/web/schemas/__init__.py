@@ -71,6 +71,7 @@ from interfaces.web.schemas.privacy import (
     RetentionEntryResponse,
     RetentionResponse,
 )
+from interfaces.web.schemas.users import PasswordResetRequest, UserResponse
 
 __all__ = [
     "SLUG",
@@ -112,6 +113,7 @@ __all__ = [
     "MeetingResponse",
     "MemberRequest",
     "PageQuery",
+    "PasswordResetRequest",
     "ProblemResponse",
     "RecordReviewRequest",
     "RecordedResponse",
@@ -128,6 +130,7 @@ __all__ = [
     "SubjectResponse",
     "TokenRequest",
     "TokenResponse",
+    "UserResponse",
     "Uuid",
     "text",
     "words",
