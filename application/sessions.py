@@ -1,13 +1,22 @@
 """Server-side sessions (bearer tokens now, the web UI's cookie later) and login throttling.
 
 A session dies 30 minutes after its last use, 12 hours after sign-in, and at once on sign-out.
-Only a hash of the token is stored. Failed sign-ins are counted in the shared database, so the
-limit holds across every worker process.
+Only a hash of the token is stored.
+
+Throttling slows guessing without locking anyone out: failed sign-ins are counted per account
+and per address in the shared database (so the counts hold across every worker). After a few
+free failures, each further attempt must wait a delay that doubles with every failure, up to a
+cap; an attempt inside the delay is refused with the time left, before its password is checked.
+Once the delay is over the right password signs in and clears the account's count. An attempt
+is counted as a failure when it is let through — the check and the count are one locked step —
+and un-counted when it succeeds, so a burst of concurrent guesses gets no more through than the
+free failures allow.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -34,10 +43,28 @@ class TooManyAttemptsError(ApplicationError):
 class SessionPolicy:
     idle_seconds: int = 30 * 60
     absolute_seconds: int = 12 * 60 * 60
-    max_failures_per_user: int = 5
-    max_failures_per_address: int = 20
-    failure_window_seconds: int = 15 * 60
+    free_failures_per_user: int = 5  # FOREBYG_LOGIN_MAX_FAILURES
+    free_failures_per_address: int = 50  # a NAT's users mistype too
+    first_delay_seconds: float = 1.0
+    max_delay_per_user_seconds: float = 5 * 60
+    max_delay_per_address_seconds: float = 15
+    forget_failures_after_seconds: int = 15 * 60  # of quiet
+
+    def delay(self, failures: int, free: int, cap: float) -> float:
+        """How long the next attempt must wait after this many failures."""
+        if failures < free:
+            return 0.0
+        return float(min(self.first_delay_seconds * 2 ** min(failures - free, 32), cap))
+
     touch_every_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sign-in attempt let through: what its count did to the address's delay."""
+
+    address_next_attempt_at: float
+    address_before: float
 
 
 @dataclass(frozen=True)
@@ -66,10 +93,13 @@ class SessionStore:
             " ended_at DOUBLE PRECISION)"
         )
         cursor.execute("CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id)")
+        # Replaced by login_throttle (one row per account and per address).
+        cursor.execute("DROP TABLE IF EXISTS login_failures")
         cursor.execute(
-            "CREATE TABLE IF NOT EXISTS login_failures (subject TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS login_throttle (subject TEXT PRIMARY KEY,"
+            " failures INTEGER NOT NULL, next_attempt_at DOUBLE PRECISION NOT NULL,"
+            " last_failure_at DOUBLE PRECISION NOT NULL)"
         )
-        cursor.execute("CREATE INDEX IF NOT EXISTS login_failures_subject ON login_failures (subject, at)")
 
     def open(self, user_id: UUID) -> tuple[str, float]:
         token = secrets.token_urlsafe(32)
@@ -123,34 +153,60 @@ class SessionStore:
 
     # --- throttling ------------------------------------------------------------------
 
-    def check_throttle(self, username: str, address: str) -> None:
-        now = self.clock()
-        since = now - self.policy.failure_window_seconds
-        with self.store.transaction() as cursor:
-            for subject, limit in (
-                (f"user:{username}", self.policy.max_failures_per_user),
-                (f"addr:{address}", self.policy.max_failures_per_address),
-            ):
-                cursor.execute(
-                    "SELECT COUNT(*), MIN(at) FROM login_failures WHERE subject = ? AND at > ?",
-                    (subject, since),
-                )
-                count, oldest = cursor.fetchone()
-                if count >= limit:
-                    retry = int(float(oldest) + self.policy.failure_window_seconds - now) + 1
-                    raise TooManyAttemptsError(max(retry, 1))
+    def _subjects(self, username: str, address: str) -> list[tuple[str, int, float]]:
+        # Always the account first, then the address: concurrent attempts lock in one order.
+        policy = self.policy
+        return [
+            (f"user:{username}", policy.free_failures_per_user, policy.max_delay_per_user_seconds),
+            (f"addr:{address}", policy.free_failures_per_address, policy.max_delay_per_address_seconds),
+        ]
 
-    def record_failure(self, username: str, address: str) -> None:
+    def claim_attempt(self, username: str, address: str) -> Claim:
+        """Let one sign-in attempt through, counted as a failure until it succeeds; or refuse
+        it (nothing counted) while the account's or the address's delay runs. Atomic: the rows
+        are locked (PostgreSQL) or the database is (SQLite's immediate transaction) from the
+        check to the count, so concurrent attempts queue rather than all pass the check."""
         now = self.clock()
+        forget = now - self.policy.forget_failures_after_seconds
         with self.store.transaction() as cursor:
-            cursor.executemany(
-                "INSERT INTO login_failures (subject, at) VALUES (?, ?)",
-                [(f"user:{username}", now), (f"addr:{address}", now)],
+            counts = []
+            for subject, free, cap in self._subjects(username, address):
+                cursor.execute(
+                    "INSERT INTO login_throttle (subject, failures, next_attempt_at, last_failure_at)"
+                    " VALUES (?, 0, 0, ?) ON CONFLICT (subject) DO UPDATE SET subject = excluded.subject"
+                    " RETURNING failures, next_attempt_at, last_failure_at",
+                    (subject, now),
+                )
+                failures, next_at, last_at = cursor.fetchone()
+                if float(last_at) < forget:
+                    failures = 0
+                if float(next_at) > now:
+                    raise TooManyAttemptsError(max(1, math.ceil(float(next_at) - now)))
+                claimed = now + self.policy.delay(int(failures) + 1, free, cap)
+                counts.append((subject, int(failures) + 1, claimed, float(next_at)))
+            for subject, failures, claimed, _ in counts:
+                cursor.execute(
+                    "UPDATE login_throttle SET failures = ?, next_attempt_at = ?, last_failure_at = ?"
+                    " WHERE subject = ?",
+                    (failures, claimed, now, subject),
+                )
+        _, _, claimed, before = counts[1]
+        return Claim(address_next_attempt_at=claimed, address_before=before)
+
+    def clear_failures(self, username: str, address: str, claim: Claim) -> None:
+        """The claimed attempt succeeded: the account starts afresh; the address is as it was
+        before the attempt (its count and, unless a later failure moved it, its delay)."""
+        now = self.clock()
+        user, addr = (subject for subject, _, _ in self._subjects(username, address))
+        with self.store.transaction() as cursor:
+            cursor.execute("DELETE FROM login_throttle WHERE subject = ?", (user,))
+            cursor.execute(
+                "UPDATE login_throttle SET failures = failures - 1, next_attempt_at ="
+                " CASE WHEN next_attempt_at = ? THEN ? ELSE next_attempt_at END"
+                " WHERE subject = ? AND failures > 0",
+                (claim.address_next_attempt_at, claim.address_before, addr),
             )
             cursor.execute(
-                "DELETE FROM login_failures WHERE at < ?", (now - self.policy.failure_window_seconds,)
+                "DELETE FROM login_throttle WHERE last_failure_at < ? AND next_attempt_at < ?",
+                (now - self.policy.forget_failures_after_seconds, now),
             )
-
-    def clear_failures(self, username: str) -> None:
-        with self.store.transaction() as cursor:
-            cursor.execute("DELETE FROM login_failures WHERE subject = ?", (f"user:{username}",))

@@ -51,7 +51,7 @@ class Settings:
             sessions=SessionPolicy(
                 idle_seconds=_positive(environ, "FOREBYG_SESSION_IDLE_SECONDS", 30 * 60),
                 absolute_seconds=_positive(environ, "FOREBYG_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
-                max_failures_per_user=_positive(environ, "FOREBYG_LOGIN_MAX_FAILURES", 5),
+                free_failures_per_user=_positive(environ, "FOREBYG_LOGIN_MAX_FAILURES", 5),
             ),
             behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),

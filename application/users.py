@@ -72,15 +72,12 @@ class AccountCommands(ForebygBase):
 
     def sign_in(self, username: object, password: object, address: str) -> tuple[str, float, Caller]:
         """Open a session for these credentials: answers the token, its absolute expiry (epoch
-        seconds) and the caller. Refused while too many attempts failed, across all workers."""
+        seconds) and the caller. Refused, unchecked, while the account's or the address's delay
+        after repeated failures runs (across all workers)."""
         name = username if isinstance(username, str) else ""
-        self.sessions.check_throttle(name, address)
-        try:
-            caller = self.authenticate(username, password)
-        except AuthenticationError:
-            self.sessions.record_failure(name, address)
-            raise
-        self.sessions.clear_failures(name)
+        claim = self.sessions.claim_attempt(name, address)  # counted as a failure until it succeeds
+        caller = self.authenticate(username, password)
+        self.sessions.clear_failures(name, address, claim)
         token, expires_at = self.sessions.open(caller.user_id)
         return token, expires_at, caller
 

@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError
 
 from application.accounts import Caller
 from application.app import Forebyg
-from application.errors import ApplicationError
+from application.errors import ApplicationError, PermissionDeniedError
 from application.receipts import Idempotency, Recorded
 from domain.errors import DomainError
 from interfaces.web.auth import current_caller
@@ -212,6 +212,8 @@ def route(
             ctx = Command(caller, _expected_version(), _idempotency(caller))
             try:
                 recorded = view(ctx=ctx, **kwargs)
+            except PermissionDeniedError:
+                raise  # who may do it comes before what was asked, and no retry turns it around
             except (DomainError, ApplicationError):
                 # A retry of a command that was recorded may now break a rule (an action
                 # completed twice): the first answer stands.

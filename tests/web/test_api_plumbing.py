@@ -213,6 +213,14 @@ def test_an_idempotency_key_belongs_to_the_caller_who_used_it(world: World) -> N
     assert "Idempotent-Replayed" not in member.headers
 
 
+def test_a_command_the_caller_may_not_run_is_403_even_with_a_key_it_used_before(world: World) -> None:
+    key = {"Idempotency-Key": "used-once"}
+    ok(world.send(schedule(world.own), headers=key), 201)
+    with world.records_nothing():
+        refused = world.send(Call("POST", f"/api/users/{USERS['member']}/sign-out"), headers=key)
+    problem(refused, 403)
+
+
 # --- health and the OpenAPI document ------------------------------------------------------
 
 
