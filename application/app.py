@@ -17,6 +17,7 @@ from application.queries import Queries
 from application.readmodels.board import CaseBoard
 from application.readmodels.directory import Directory
 from application.readmodels.projector import Projector, event_topics
+from application.reminders import dispatch
 from application.reminders.model import Inbox, RemindersDue
 from application.reminders.rules import ReminderPolicy
 from application.sessions import SessionPolicy, SessionStore
@@ -72,6 +73,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
             KeyStore.create_tables(cursor)
             self.access_log.create_tables(cursor)
             SessionStore.create_tables(cursor)
+            dispatch.create_tables(cursor)
 
     def close(self) -> None:
         self.read_store.close()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from application.app import Forebyg, today_in_denmark
+from application.readmodels.store import PostgresStore
 from application.settings import Settings
 
 
@@ -23,21 +26,40 @@ def build_application(settings: Settings, clock: Callable[[], date] = today_in_d
 
 
 def migrate(settings: Settings) -> None:
-    """Create every table Forebyg needs, once, idempotently."""
+    """Create every table Forebyg needs, once, idempotently. Several replicas may run it at
+    once: one migrates at a time, the others wait and then find everything made."""
     env = settings.persistence_env(create_tables=True)
+    with _migrating(settings, env):
+        if settings.uses_postgres:
+            _create_schema(env)
+        app = Forebyg(env=env, policy=settings.reminders, retention_policy=settings.retention)
+        try:
+            if app.snapshots is not None:
+                app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
+            app.create_read_models()
+            app.workflow.rebuild_if_redefined()
+            app.workflow.finish_rebuild()  # one that was stopped midway
+        finally:
+            app.close()
+
+
+@contextmanager
+def _migrating(settings: Settings, env: dict[str, str]) -> Iterator[None]:
+    """The store's migration lock, waited for: on PostgreSQL the schema's advisory lock
+    (PostgresStore.exclusive), on SQLite a file lock beside the database file."""
     if settings.uses_postgres:
-        _create_schema(env)
-    else:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Forebyg(env=env, policy=settings.reminders, retention_policy=settings.retention)
-    try:
-        if app.snapshots is not None:
-            app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
-        app.create_read_models()
-        app.workflow.rebuild_if_redefined()
-        app.workflow.finish_rebuild()  # one that was stopped midway
-    finally:
-        app.close()
+        conninfo = {key: value for key, value in env.items() if key.startswith("POSTGRES_")}
+        store = PostgresStore(conninfo, env["POSTGRES_SCHEMA"])
+        try:
+            with store.exclusive("migrate", wait=True):
+                yield
+        finally:
+            store.close()
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
 
 
 def _create_schema(env: dict[str, str]) -> None:

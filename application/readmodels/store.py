@@ -238,6 +238,7 @@ class PostgresStore:
             "options": f"-c search_path={schema}",
         }
         self.kwargs: dict[str, Any] = kwargs
+        self.schema = schema
         self.pool = ConnectionPool(kwargs=kwargs, min_size=0, max_size=max_size, open=True)
         check_all_when_one_is_broken(self.pool)
         self._listener: Any = None
@@ -251,13 +252,14 @@ class PostgresStore:
     def exclusive(self, name: str, *, wait: bool) -> Iterator[bool]:
         """Whether this process alone does ``name`` in this schema, for the block: a session
         advisory lock on a connection of its own (released when it closes, also when the
-        process dies). With ``wait``, waits for another holder to finish."""
+        process dies). With ``wait``, waits for another holder to finish. Keyed by the
+        configured schema's name, so it can be taken before the schema exists (migrate)."""
         import psycopg
 
-        key = "hashtext(current_schema() || ':' || %s)"
+        key = "hashtext(%s)"
         take = f"SELECT pg_advisory_lock({key}), true" if wait else f"SELECT pg_try_advisory_lock({key})"
         with psycopg.connect(**self.kwargs, autocommit=True) as conn:
-            row = conn.execute(take, (name,)).fetchone()
+            row = conn.execute(take, (f"{self.schema}:{name}",)).fetchone()
             yield bool(row and row[-1])
 
     def scrub(self, table: str, lock_timeout: float = 10.0) -> None:

@@ -2,15 +2,19 @@
 e-mail when a mailer is configured.
 
 Due reminders are rows of the ``reminders_due`` read model. The dispatcher claims a few at a
-time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), sends the e-mail, then records ``ReminderSent``
+time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite a lease in ``reminder_claims``, taken
+under the file's write lock), sends the e-mail, then records ``ReminderSent``
 on the case or forum under the reminder's key — the aggregate refuses a key twice, so the inbox
 never shows a reminder twice. Killed between e-mail and record, a reminder is e-mailed at most
-once more, under the same key; it is never lost, because the row stays unsent until recorded.
+once more, under the same key; it is never lost, because the row stays unsent until recorded
+(on SQLite, a killed dispatcher's lease runs out after ``CLAIM_SECONDS``, then another takes it).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -25,6 +29,19 @@ from application.reminders.rules import Rule
 from domain.errors import ReminderAlreadySentError
 
 log = logging.getLogger("forebyg.reminders")
+
+# How long a SQLite dispatcher's claim on a batch lasts: well beyond sending one batch, each
+# e-mail bounded by the mailer's timeout (20 x 10 s).
+CLAIM_SECONDS = 300
+
+
+def create_tables(cursor: Any) -> None:
+    """The claims of SQLite dispatchers on due reminders: key, owner and lease."""
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS reminder_claims"
+        " (key TEXT PRIMARY KEY, owner TEXT NOT NULL, until DOUBLE PRECISION NOT NULL)"
+    )
+
 
 DESCRIPTIONS = {
     Rule.ACTION_DUE_SOON: "An action your organisation owns is due soon",
@@ -72,6 +89,7 @@ def message(row: dict[str, Any], forum_name: str) -> tuple[str, str]:
 class Dispatcher:
     def __init__(self, app: Any, mailer: Mailer | None = None, batch_size: int = 20) -> None:
         self.app, self.mailer, self.batch_size = app, mailer, batch_size
+        self.owner = uuid.uuid4().hex
 
     def dispatch(self, today: date | None = None) -> DispatchReport:
         """Deliver everything due by ``today`` (the application's clock by default)."""
@@ -85,15 +103,22 @@ class Dispatcher:
     def _dispatch_batch(self, on: str, report: DispatchReport) -> bool:
         store = self.app.read_store
         if store.dialect != "postgres":
-            # One scheduler per SQLite file (a file lock elects it), and SQLite allows one
-            # writer: read the due rows, then deliver and mark each in short transactions.
-            with store.transaction() as cursor:
-                rows = self._due(cursor, on, lock="")
+            # SQLite has no row locks, and a second dispatcher may run beside the scheduler
+            # (`scheduler --once`): claim a batch, then deliver and mark each row in short
+            # transactions (SQLite allows one writer; the e-mails are sent outside it).
+            with store.transaction() as cursor:  # BEGIN IMMEDIATE: one claimer at a time
+                rows = self._claim(cursor, on)
                 addresses = {row["key"]: self._addresses(cursor, row) for row in rows}
-            for row in rows:
-                self._deliver(row, addresses[row["key"]], date.fromisoformat(on), report)
+            try:
+                for row in rows:
+                    self._deliver(row, addresses[row["key"]], date.fromisoformat(on), report)
+                    with store.transaction() as cursor:
+                        cursor.execute("UPDATE reminders_due SET sent = 1 WHERE key = ?", (row["key"],))
+                        claim = (row["key"], self.owner)
+                        cursor.execute("DELETE FROM reminder_claims WHERE key = ? AND owner = ?", claim)
+            finally:  # what is left unsent (an outage, a stop) is free for the next dispatch
                 with store.transaction() as cursor:
-                    cursor.execute("UPDATE reminders_due SET sent = 1 WHERE key = ?", (row["key"],))
+                    cursor.execute("DELETE FROM reminder_claims WHERE owner = ?", (self.owner,))
             return len(rows) == self.batch_size
         # PostgreSQL: rows stay claimed (locked) until delivered and marked, so a second
         # dispatcher, should one ever run, skips them instead of sending them again.
@@ -103,6 +128,22 @@ class Dispatcher:
                 self._deliver(row, self._addresses(cursor, row), date.fromisoformat(on), report)
                 cursor.execute("UPDATE reminders_due SET sent = 1 WHERE key = ?", (row["key"],))
         return len(rows) == self.batch_size
+
+    def _claim(self, cursor: Any, on: str) -> list[dict[str, Any]]:
+        now = time.time()
+        cursor.execute(
+            f"SELECT {', '.join(REMINDER_COLUMNS)} FROM reminders_due WHERE sent = 0 AND fire_on <= ?"
+            " AND key NOT IN (SELECT key FROM reminder_claims WHERE until > ?)"
+            " ORDER BY fire_on, key LIMIT ?",
+            (on, now, self.batch_size),
+        )
+        rows = [dict(zip(REMINDER_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        cursor.executemany(
+            "INSERT INTO reminder_claims (key, owner, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, until = excluded.until",
+            [(row["key"], self.owner, now + CLAIM_SECONDS) for row in rows],
+        )
+        return rows
 
     def _due(self, cursor: Any, on: str, lock: str) -> list[dict[str, Any]]:
         cursor.execute(
