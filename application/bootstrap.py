@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 
 from application.app import Forebyg, today_in_denmark
+from application.privacy.legacy import seal_clear_forum_texts
 from application.settings import Settings
 
 
@@ -22,8 +23,9 @@ def build_application(settings: Settings, clock: Callable[[], date] = today_in_d
     )
 
 
-def migrate(settings: Settings) -> None:
-    """Create every table Forebyg needs, once, idempotently."""
+def migrate(settings: Settings) -> int:
+    """Create every table Forebyg needs, once, idempotently; seal the forum texts that earlier
+    versions stored in clear (how many: `application.privacy.legacy`)."""
     env = settings.persistence_env(create_tables=True)
     if settings.uses_postgres:
         _create_schema(env)
@@ -36,6 +38,7 @@ def migrate(settings: Settings) -> None:
         app.create_read_models()
         app.workflow.rebuild_if_redefined()
         app.workflow.finish_rebuild()  # one that was stopped midway
+        return seal_clear_forum_texts(app.mapper, app.recorder, app.snapshots)  # type: ignore[arg-type]
     finally:
         app.close()
 
