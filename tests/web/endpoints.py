@@ -743,8 +743,16 @@ def erase(side: Side) -> Call:
     )
 
 
+def erase_forum_texts(side: Side) -> Call:
+    """The DPO erases the free texts of the side's forum."""
+    return Call(
+        "POST", f"/api/forums/{side.forum}/text-erasure", {"reason": "Databeskyttelsesforordningen art. 17"}
+    )
+
+
 OTHER_REQUESTS: dict[tuple[str, str], Callable[[Side], Call]] = {
     ("POST", "/api/subjects/<uuid:subject_id>/erasure"): erase,
+    ("POST", "/api/forums/<uuid:forum_id>/text-erasure"): erase_forum_texts,
 }
 
 
