@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from application.app import Forebyg, today_in_denmark
+from application.privacy.legacy import seal_clear_forum_texts
 from application.readmodels.store import PostgresStore
 from application.settings import Settings
 
@@ -25,9 +26,11 @@ def build_application(settings: Settings, clock: Callable[[], date] = today_in_d
     )
 
 
-def migrate(settings: Settings) -> None:
-    """Create every table Forebyg needs, once, idempotently. Several replicas may run it at
-    once: one migrates at a time, the others wait and then find everything made."""
+def migrate(settings: Settings) -> int:
+    """Create every table Forebyg needs, once, idempotently, and seal the forum texts that
+    earlier versions stored in clear (how many: `application.privacy.legacy`). Several
+    replicas may run it at once: one migrates at a time, the others wait and then find
+    everything made."""
     env = settings.persistence_env(create_tables=True)
     with _migrating(settings, env):
         if settings.uses_postgres:
@@ -39,6 +42,7 @@ def migrate(settings: Settings) -> None:
             app.create_read_models()
             app.workflow.rebuild_if_redefined()
             app.workflow.finish_rebuild()  # one that was stopped midway
+            return seal_clear_forum_texts(app.mapper, app.recorder, app.snapshots)  # type: ignore[arg-type]
         finally:
             app.close()
 

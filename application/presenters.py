@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -100,7 +101,35 @@ def case_view(case: Case, *, include_personal: bool) -> dict[str, Any]:
     return view
 
 
-def forum_view(forum: Forum) -> dict[str, Any]:
+def forum_texts(events: Iterable[DomainEventProtocol[Any]]) -> dict[str, Any]:
+    """A forum's free texts, from its events (its state holds none): per meeting, per area
+    mapping in the order recorded, and the dissolution reason."""
+    texts: dict[str, Any] = {"meetings": {}, "area_mappings": [], "dissolution_reason": None}
+    for event in events:
+        data = vars(event)
+        kind = event_type(event)
+        if kind == "MeetingHeld":
+            texts["meetings"][str(data["meeting_id"])] = {"summary": data["summary"]}
+        elif kind == "MeetingCancelled":
+            texts["meetings"][str(data["meeting_id"])] = {"cancel_reason": data["reason"]}
+        elif kind == "AreaMappingRecorded":
+            texts["area_mappings"].append({"resources": data["resources"], "challenges": data["challenges"]})
+        elif kind == "Dissolved":
+            texts["dissolution_reason"] = data["reason"]
+    return texts
+
+
+def forum_view(forum: Forum, texts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The forum; with its ``texts`` (`forum_texts`) when the reader may see them."""
+    meetings = [plain(m) for m in sorted(forum.meetings.values(), key=lambda m: m.planned_on)]
+    mappings = plain(forum.area_mappings)
+    extra: dict[str, Any] = {}
+    if texts is not None:
+        for meeting in meetings:
+            meeting.update(texts["meetings"].get(meeting["meeting_id"], {}))
+        for mapping, written in zip(mappings, texts["area_mappings"], strict=False):
+            mapping.update(written)
+        extra["dissolution_reason"] = texts["dissolution_reason"]
     return {
         "id": str(forum.id),
         "version": forum.version,
@@ -110,7 +139,8 @@ def forum_view(forum: Forum) -> dict[str, Any]:
         "chair_org": forum.chair_org,
         "established_on": forum.established_on.isoformat(),
         "members": list(forum.members),
-        "meetings": [plain(m) for m in sorted(forum.meetings.values(), key=lambda m: m.planned_on)],
-        "area_mappings": plain(forum.area_mappings),
+        "meetings": meetings,
+        "area_mappings": mappings,
         "dissolved_on": plain(forum.dissolved_on),
+        **extra,
     }

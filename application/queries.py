@@ -74,10 +74,37 @@ class Queries(ForebygBase):
         personal = self._personal(case, caller, include_personal, purpose, operator)
         return _pseudonymous(caller, presenters.case_view(case, include_personal=personal))
 
-    def get_forum(self, forum_id: UUID, *, caller: Caller | None = None) -> dict[str, Any]:
+    def get_forum(
+        self,
+        forum_id: UUID,
+        *,
+        include_personal: bool = False,
+        purpose: str | None = None,
+        caller: Caller | None = None,
+        operator: str = "system",
+    ) -> dict[str, Any]:
+        """The forum; its free texts (meeting summaries, cancellation reasons, area mappings'
+        resources and challenges, the dissolution reason) as for a case's personal data: with
+        a purpose, for roles allowed to see personal data, logged. They are read from the
+        forum's events, the only place that holds them."""
         forum = self._forum(forum_id)
         access.check_forum(caller, forum)
-        return presenters.forum_view(forum)
+        if caller is None:
+            wanted = include_personal or bool(purpose)
+        else:
+            wanted = bool(purpose) and access.may_read_personal(caller)
+        if not wanted:
+            return presenters.forum_view(forum)
+        if caller is not None or purpose:
+            self.access_log.record(
+                username=caller.username if caller else operator,
+                org=caller.org if caller else "-",
+                role=caller.role.value if caller else "operator",
+                kind="read",
+                purpose=purpose or "(not stated)",
+                subject_id=AccessLog.forum_texts(forum.id),
+            )
+        return presenters.forum_view(forum, presenters.forum_texts(self.events.get(forum_id)))
 
     def get_case_history(
         self,

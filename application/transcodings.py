@@ -50,12 +50,16 @@ class ValueObjectAsDict(Transcoding):
     def __init__(self, cls: type[Any]) -> None:
         self.type = cls
         self.name = f"forebyg.{cls.__name__}"
+        self.fields = frozenset(f.name for f in dataclasses.fields(cls))
 
     def encode(self, obj: Any) -> dict[str, Any]:
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
     def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        # A field that a later version dropped (a Meeting's texts, say) is left out.
+        return self.type(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in self.fields}
+        )
 
 
 VOCABULARIES: tuple[type[values.Vocabulary], ...] = (

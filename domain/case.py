@@ -35,6 +35,7 @@ from domain.values import (
     Subject,
     TargetGroup,
     business_date,
+    non_personal_text,
     not_before,
     org_slug,
     text,
@@ -518,7 +519,7 @@ class Case(Reminded, Aggregate):
         if self.erased_on is not None:
             return
         erased_on = business_date(erased_on, "erased_on")
-        self._personal_data_erased(erased_on=erased_on, reason=text(reason, "reason", limit=500))
+        self._personal_data_erased(erased_on=erased_on, reason=non_personal_text(reason, "reason", limit=500))
 
     @event("PersonalDataErased")
     def _personal_data_erased(self, erased_on: date, reason: str) -> None:

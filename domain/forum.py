@@ -24,10 +24,23 @@ from domain.values import (
     Meeting,
     MeetingStatus,
     business_date,
+    non_personal_text,
     not_before,
     org_slug,
     text,
 )
+
+# A forum's free texts are personal data until shown otherwise: whoever types them may name a
+# person. They are sealed at rest like a case's personal fields, and the aggregate keeps none
+# of them in its state (it needs none for its rules), so neither a snapshot nor a cached forum
+# holds one: they are read from the events, with a purpose. They must not name people; one
+# holding a CPR number is refused.
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    "MeetingHeld": frozenset({"summary"}),
+    "MeetingCancelled": frozenset({"reason"}),
+    "AreaMappingRecorded": frozenset({"resources", "challenges"}),
+    "Dissolved": frozenset({"reason"}),
+}
 
 
 class Forum(Reminded, Aggregate):
@@ -35,7 +48,8 @@ class Forum(Reminded, Aggregate):
 
     Invariants: the chair organisation is always a member and cannot leave; a meeting is
     held or cancelled once; only members attend; a dissolved forum takes no more work; no
-    business date precedes the forum's establishment.
+    business date precedes the forum's establishment. Its free texts (``PERSONAL_FIELDS``)
+    are facts of its events only, never of its state.
     """
 
     @classmethod
@@ -51,14 +65,14 @@ class Forum(Reminded, Aggregate):
     ) -> Forum:
         if not isinstance(housing_areas, (list, tuple)) or not housing_areas:
             raise InvalidValueError("housing_areas", "at least one housing area is required")
-        areas = [text(a, "housing_areas", limit=200) for a in housing_areas]
+        areas = [non_personal_text(a, "housing_areas", limit=200) for a in housing_areas]
         if len(set(areas)) != len(areas):
             raise InvalidValueError("housing_areas", "housing areas must be distinct")
         return cls._create(
             cls.Established,  # type: ignore[attr-defined]
             id=forum_id,
-            name=text(name, "name", limit=200),
-            municipality=text(municipality, "municipality", limit=200),
+            name=non_personal_text(name, "name", limit=200),
+            municipality=non_personal_text(municipality, "municipality", limit=200),
             housing_areas=areas,
             chair_org=org_slug(chair_org, "chair_org"),
             established_on=business_date(established_on, "established_on"),
@@ -186,7 +200,7 @@ class Forum(Reminded, Aggregate):
             held_on=held_on,
             attendees=orgs,
             discussed_cases=list(discussed_cases),
-            summary=text(summary, "summary", required=False, limit=2000),
+            summary=non_personal_text(summary, "summary", required=False, limit=2000),
         )
 
     @event("MeetingHeld")
@@ -205,27 +219,27 @@ class Forum(Reminded, Aggregate):
             held_on=held_on,
             attendees=tuple(attendees),
             discussed_cases=tuple(discussed_cases),
-            summary=summary,
         )
 
     def cancel_meeting(self, meeting_id: UUID, reason: object) -> None:
         self.check_active()
         self.check_meeting_open(meeting_id)
         self._meeting_cancelled(
-            meeting_id=meeting_id, reason=text(reason, "reason", required=False, limit=500)
+            meeting_id=meeting_id, reason=non_personal_text(reason, "reason", required=False, limit=500)
         )
 
     @event("MeetingCancelled")
     def _meeting_cancelled(self, meeting_id: UUID, reason: str) -> None:
         key = str(meeting_id)
-        self.meetings[key] = replace(self.meetings[key], status=MeetingStatus.CANCELLED, cancel_reason=reason)
+        self.meetings[key] = replace(self.meetings[key], status=MeetingStatus.CANCELLED)
 
     # --- area mapping and dissolution ------------------------------------------------------
 
     def record_area_mapping(
         self, recorded_on: object, housing_area: object, resources: object, challenges: object
     ) -> None:
-        """Model part 2: aggregated resources and challenges of an area. No personal data."""
+        """Model part 2: aggregated resources and challenges of an area, which must not name
+        people (the texts are sealed all the same)."""
         self.check_active()
         recorded_on = self.check_date(recorded_on, "recorded_on")
         area = text(housing_area, "housing_area", limit=200)
@@ -234,27 +248,20 @@ class Forum(Reminded, Aggregate):
         self._area_mapping_recorded(
             recorded_on=recorded_on,
             housing_area=area,
-            resources=text(resources, "resources", limit=4000),
-            challenges=text(challenges, "challenges", limit=4000),
+            resources=non_personal_text(resources, "resources", limit=4000),
+            challenges=non_personal_text(challenges, "challenges", limit=4000),
         )
 
     @event("AreaMappingRecorded")
     def _area_mapping_recorded(
         self, recorded_on: date, housing_area: str, resources: str, challenges: str
     ) -> None:
-        self.area_mappings.append(
-            {
-                "recorded_on": recorded_on,
-                "housing_area": housing_area,
-                "resources": resources,
-                "challenges": challenges,
-            }
-        )
+        self.area_mappings.append({"recorded_on": recorded_on, "housing_area": housing_area})
 
     def dissolve(self, dissolved_on: object, reason: object) -> None:
         self.check_active()
         dissolved_on = self.check_date(dissolved_on, "dissolved_on")
-        self._dissolved(dissolved_on=dissolved_on, reason=text(reason, "reason", limit=500))
+        self._dissolved(dissolved_on=dissolved_on, reason=non_personal_text(reason, "reason", limit=500))
 
     @event("Dissolved")
     def _dissolved(self, dissolved_on: date, reason: str) -> None:

@@ -139,6 +139,21 @@ def text(value: object, field: str, *, required: bool = True, limit: int = MAX_T
     return value
 
 
+# A CPR number anywhere in a text: DDMMYY, an optional dash or space, four digits.
+CPR_IN_TEXT = re.compile(r"(?<![\d-])(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?![\d-])")
+
+
+def non_personal_text(value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    """A text that is not about a person (a forum's texts, an erasure's legal ground): one
+    holding a CPR number is certainly personal data and is refused."""
+    checked = text(value, field, required=required, limit=limit)
+    if CPR_IN_TEXT.search(checked):
+        raise InvalidValueError(
+            field, "must not hold a CPR number: this text must not name or identify people"
+        )
+    return checked
+
+
 # Every business date lies in this range: wide enough for any referral, deadline or review a
 # forum records, narrow enough that the date arithmetic of reminders and retention never
 # leaves the calendar.
@@ -201,8 +216,6 @@ class Meeting:
     held_on: date | None = None
     attendees: tuple[str, ...] = ()
     discussed_cases: tuple[UUID, ...] = ()
-    summary: str = ""
-    cancel_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,11 @@ def open_app(settings: Settings, today: date | None = None) -> Forebyg:
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
-    migrate(settings)
+    sealed = migrate(settings)
     where = settings.database_url.split("@")[-1] if settings.uses_postgres else settings.sqlite_path
     print(f"Forebyg tables are ready in {where}")
+    if sealed:
+        print(f"sealed the texts of {sealed} forum event(s) that an earlier version stored in clear")
     return 0
 
 

@@ -122,9 +122,11 @@ def run(settings: Settings, *, once: bool) -> int:
     if once:
         report = dispatcher.dispatch()
         erased = app.apply_retention()
+        texts = app.apply_text_retention()
         print(
             f"delivered {len(report.delivered)} reminder(s), e-mailed {report.emailed}, "
             f"{len(report.already_sent)} already sent; retention erased {len(erased)} subject(s)"
+            f" and {texts} forum text(s)"
         )
         app.close()
         return 0
@@ -158,6 +160,9 @@ def run(settings: Settings, *, once: bool) -> int:
             erased = app.apply_retention()
             if erased:
                 log.info("scheduler: retention erased %d subject(s)", len(erased))
+            texts = app.apply_text_retention()
+            if texts:
+                log.info("scheduler: retention erased %d forum text(s)", texts)
         except Exception:  # a database outage: the next tick retries, nothing is lost
             log.exception("scheduler: dispatch failed; retrying at the next tick")
             app.reset_connections()

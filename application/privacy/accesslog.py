@@ -77,6 +77,16 @@ class AccessLog:
     def for_subject(self, subject_id: UUID) -> list[dict[str, Any]]:
         return self._select("subject_id = ?", str(subject_id))
 
+    @staticmethod
+    def forum_texts(forum_id: UUID) -> str:
+        """Whose data a read or erasure of a forum's free texts concerns: they have no subject,
+        so the entry names the forum in the subject column (``forum/<id>``)."""
+        return f"forum/{forum_id}"
+
+    def for_forum(self, forum_id: UUID) -> list[dict[str, Any]]:
+        """Reads and erasures of the forum's free texts."""
+        return self._select("subject_id = ?", self.forum_texts(forum_id))
+
     def _select(self, where: str, value: str) -> list[dict[str, Any]]:
         with self.store.transaction() as cursor:
             cursor.execute(

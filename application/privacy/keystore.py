@@ -5,6 +5,11 @@ fields can no longer be read by anyone. Keys may themselves be wrapped with the 
 (FOREBYG_STORE_KEY), so a copy of the database alone reveals nothing. Each process caches keys;
 an erasure bumps a generation counter that every process checks before it serves a request or
 a batch, so no cache anywhere outlives an erasure.
+
+A forum's free texts (meeting summaries, cancellation reasons, area mappings, the dissolution
+reason) have no data subject: each text event gets a key of its own (``text_keys``), recorded
+with its forum, its meeting and the business date it was written, so the DPO can erase one
+meeting's texts or a forum's, and retention can destroy each text its period after it was written.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._keys: dict[str, bytes | None] = {}
         self._subjects: dict[str, str] = {}
+        self._text_keys: dict[str, bytes | None] = {}
         self._generation: int | None = None
 
     @staticmethod
@@ -41,6 +47,12 @@ class KeyStore:
             "CREATE TABLE IF NOT EXISTS case_subjects (case_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL)"
         )
         cursor.execute("CREATE INDEX IF NOT EXISTS case_subjects_subject ON case_subjects (subject_id)")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS text_keys (key_id TEXT PRIMARY KEY, forum_id TEXT NOT NULL,"
+            " meeting_id TEXT, kind TEXT NOT NULL, written_on TEXT NOT NULL, key TEXT,"
+            " created_at TEXT NOT NULL, erased_at TEXT, erasure_reason TEXT)"
+        )
+        cursor.execute("CREATE INDEX IF NOT EXISTS text_keys_forum ON text_keys (forum_id)")
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS keystore_generation (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)"
         )
@@ -121,7 +133,76 @@ class KeyStore:
         with self._lock:
             if generation != self._generation:
                 self._keys.clear()
+                self._text_keys.clear()
                 self._generation = generation
+
+    # --- a forum's texts ------------------------------------------------------------
+
+    def new_text_key(
+        self, key_id: str, *, forum_id: UUID, kind: str, written_on: str, meeting_id: UUID | None = None
+    ) -> bytes | None:
+        """The key of a text about to be written (made once; None if already destroyed)."""
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO text_keys (key_id, forum_id, meeting_id, kind, written_on, key, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING",
+                (
+                    key_id,
+                    str(forum_id),
+                    str(meeting_id) if meeting_id else None,
+                    kind,
+                    written_on,
+                    self._wrap(AESGCM.generate_key(256)),
+                    _now(),
+                ),
+            )
+        with self._lock:
+            self._text_keys.pop(key_id, None)
+        return self.text_key(key_id)
+
+    def text_key(self, key_id: str) -> bytes | None:
+        """A text's key, or None once destroyed."""
+        with self._lock:
+            if key_id in self._text_keys:
+                return self._text_keys[key_id]
+        with self.store.transaction() as cursor:
+            cursor.execute("SELECT key FROM text_keys WHERE key_id = ?", (key_id,))
+            row = cursor.fetchone()
+        key = self._unwrap(row[0]) if row is not None and row[0] is not None else None
+        with self._lock:
+            self._text_keys[key_id] = key
+        return key
+
+    def text_keys(self, cursor: Cursor) -> list[dict[str, Any]]:
+        """Every text key not yet destroyed, with what retention needs to know of it."""
+        cursor.execute(
+            "SELECT key_id, forum_id, meeting_id, kind, written_on FROM text_keys"
+            " WHERE erased_at IS NULL ORDER BY written_on, key_id"
+        )
+        names = ("key_id", "forum_id", "meeting_id", "kind", "written_on")
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def destroy_texts(
+        self, reason: str, *, forum_id: UUID, meeting_id: UUID | None = None, key_ids: list[str] | None = None
+    ) -> int:
+        """Destroy the keys of a forum's texts (of one meeting, or these keys only): how many."""
+        where, params = "forum_id = ? AND erased_at IS NULL", [str(forum_id)]
+        if meeting_id is not None:
+            where, params = where + " AND meeting_id = ?", [*params, str(meeting_id)]
+        with self.store.transaction() as cursor:
+            destroyed = 0
+            for key_id in key_ids if key_ids is not None else [None]:
+                extra = "" if key_id is None else " AND key_id = ?"
+                cursor.execute(
+                    "UPDATE text_keys SET key = NULL, erased_at = ?, erasure_reason = ?"
+                    f" WHERE {where}{extra}",
+                    (_now(), reason, *params, *([] if key_id is None else [key_id])),
+                )
+                destroyed += int(cursor.rowcount)
+            cursor.execute("UPDATE keystore_generation SET n = n + 1 WHERE id = 1")
+        with self._lock:
+            self._text_keys.clear()
+        return destroyed
 
     # --- erasure -------------------------------------------------------------------
 

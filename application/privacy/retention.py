@@ -1,4 +1,5 @@
-"""Retention: a closed case's personal data is erased a set time after closure, by reason."""
+"""Retention: a closed case's personal data is erased a set time after closure, by reason; a
+forum's free texts a set time after they were written, by kind."""
 
 from __future__ import annotations
 
@@ -20,11 +21,23 @@ DEFAULT_DAYS = {
 }
 
 
+# A forum's free texts, by kind (application.privacy.sealing.FORUM_TEXTS): days after the
+# business date they were written (FOREBYG_RETENTION_<KIND>_DAYS).
+DEFAULT_TEXT_DAYS = {"meeting": 365, "area_mapping": 1095, "dissolution": 365}
+TEXT_VARIABLES = {
+    "meeting": "FOREBYG_RETENTION_MEETING_TEXT_DAYS",
+    "area_mapping": "FOREBYG_RETENTION_AREA_MAPPING_DAYS",
+    "dissolution": "FOREBYG_RETENTION_DISSOLUTION_REASON_DAYS",
+}
+
+
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """Days after closure, per closure reason (FOREBYG_RETENTION_<REASON>_DAYS)."""
+    """Days after closure, per closure reason (FOREBYG_RETENTION_<REASON>_DAYS); days after
+    writing, per kind of forum text (``TEXT_VARIABLES``)."""
 
     days: Mapping[ClosureReason, int] = field(default_factory=lambda: dict(DEFAULT_DAYS))
+    text_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TEXT_DAYS))
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RetentionPolicy:
@@ -32,12 +45,34 @@ class RetentionPolicy:
         for reason in ClosureReason:
             raw = environ.get(f"FOREBYG_RETENTION_{reason.value.upper()}_DAYS")
             if raw is not None:
-                if not raw.isdigit() or int(raw) > 36500:
-                    raise ValueError(
-                        f"FOREBYG_RETENTION_{reason.value.upper()}_DAYS: {raw!r} is not a number of days"
-                    )
-                days[reason] = int(raw)
-        return cls(days=days)
+                days[reason] = _days(f"FOREBYG_RETENTION_{reason.value.upper()}_DAYS", raw)
+        text_days = dict(DEFAULT_TEXT_DAYS)
+        for kind, variable in TEXT_VARIABLES.items():
+            raw = environ.get(variable)
+            if raw is not None:
+                text_days[kind] = _days(variable, raw)
+        return cls(days=days, text_days=text_days)
+
+
+def _days(variable: str, raw: str) -> int:
+    if not raw.isdigit() or int(raw) > 36500:
+        raise ValueError(f"{variable}: {raw!r} is not a number of days")
+    return int(raw)
+
+
+def text_schedule(keys: list[dict[str, Any]], policy: RetentionPolicy) -> list[dict[str, Any]]:
+    """Every forum text not yet destroyed (the key store's ``text_keys``), with the day its
+    key falls due for destruction: the day it was written plus its kind's period."""
+    due = [
+        {
+            **key,
+            "erase_on": days_after(
+                date.fromisoformat(key["written_on"]), policy.text_days[key["kind"]]
+            ).isoformat(),
+        }
+        for key in keys
+    ]
+    return sorted(due, key=lambda e: (e["erase_on"], e["key_id"]))
 
 
 def schedule(cursor: Cursor, policy: RetentionPolicy) -> list[dict[str, Any]]:

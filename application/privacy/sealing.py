@@ -3,6 +3,12 @@
 Only the fields that `domain.case.PERSONAL_FIELDS` declares are sealed (and, in a Case
 snapshot, the attributes holding them); dates, categories and organisations stay readable for
 the workflow and for evaluation. A sealed field whose key was destroyed opens as erased.
+
+A forum's free texts (`domain.forum.PERSONAL_FIELDS`) are sealed the same way, each event's
+under a key of its own (the key store's text keys), which retention destroys the text's
+period after the date it was written (`FORUM_TEXTS`). A Forum's state holds none of them, so
+its snapshots need no sealing. A forum text stored in clear by an earlier version reads as it
+is (`forebyg migrate` seals it: `application/privacy/legacy.py`).
 """
 
 from __future__ import annotations
@@ -24,10 +30,29 @@ from application.privacy.keystore import KeyStore
 from application.transcodings import Reviver
 from domain.case import PERSONAL_FIELDS, Case
 from domain.errors import PersonalDataErasedError
+from domain.forum import PERSONAL_FIELDS as FORUM_PERSONAL_FIELDS
+from domain.forum import Forum
 from domain.values import ERASED, Subject
 
 CASE_TOPIC = get_topic(Case)
 CASE_TOPIC_PREFIX = CASE_TOPIC + "."
+FORUM_TOPIC_PREFIX = get_topic(Forum) + "."
+# A forum text event: its retention kind, and the field holding the business date it was
+# written (None: the day it was recorded — a cancellation has no date of its own).
+FORUM_TEXTS: dict[str, tuple[str, str | None]] = {
+    "MeetingHeld": ("meeting", "held_on"),
+    "MeetingCancelled": ("meeting", None),
+    "AreaMappingRecorded": ("area_mapping", "recorded_on"),
+    "Dissolved": ("dissolution", "dissolved_on"),
+}
+assert set(FORUM_TEXTS) == set(FORUM_PERSONAL_FIELDS)
+
+
+def text_key_id(forum_id: UUID | str, version: int) -> str:
+    """The key id of a forum text event: the forum and the event's version."""
+    return f"{forum_id}/{version}"
+
+
 SNAPSHOT_PERSONAL_STATE = ("subject", "concern", "assessment", "closure_summary", "actions")
 
 
@@ -63,6 +88,8 @@ class SealingMapper(Mapper[UUID]):
             name = "Snapshot"
         elif topic.startswith(CASE_TOPIC_PREFIX):
             name = topic[len(CASE_TOPIC_PREFIX) :]
+        elif topic.startswith(FORUM_TOPIC_PREFIX) and topic[len(FORUM_TOPIC_PREFIX) :] in FORUM_TEXTS:
+            return super().to_stored_event(self._seal_forum_texts(domain_event, topic, state))
         else:
             return super().to_stored_event(domain_event)
         if name == "Snapshot":
@@ -88,6 +115,30 @@ class SealingMapper(Mapper[UUID]):
         sealed_event = object.__new__(type(domain_event))
         object.__setattr__(sealed_event, "__dict__", state)
         return super().to_stored_event(sealed_event)
+
+    def _seal_forum_texts(
+        self, domain_event: DomainEventProtocol[UUID], topic: str, state: dict[str, Any]
+    ) -> DomainEventProtocol[UUID]:
+        name = topic[len(FORUM_TOPIC_PREFIX) :]
+        kind, date_field = FORUM_TEXTS[name]
+        written = state[date_field] if date_field else domain_event.timestamp.date()  # type: ignore[attr-defined]
+        forum_id, version = domain_event.originator_id, domain_event.originator_version
+        key_id = text_key_id(forum_id, version)
+        key = self.keystore.new_text_key(
+            key_id,
+            forum_id=forum_id,
+            kind=kind,
+            written_on=written.isoformat(),
+            meeting_id=state.get("meeting_id"),
+        )
+        if key is None:
+            raise PersonalDataErasedError(f"the key of forum {forum_id}'s text v{version} was destroyed")
+        for field in FORUM_PERSONAL_FIELDS[name]:
+            if field in state and not isinstance(state[field], Sealed):
+                state[field] = self._seal(key, key_id, forum_id, f"{version}:{field}", state[field])
+        sealed_event = object.__new__(type(domain_event))
+        object.__setattr__(sealed_event, "__dict__", state)
+        return sealed_event
 
     def reviver(self) -> Reviver:
         """The reviver of this mapper's transcodings (made again when one is registered)."""
@@ -161,6 +212,13 @@ class SealingMapper(Mapper[UUID]):
             target = state["state"]
         elif stored_event.topic.startswith(CASE_TOPIC_PREFIX):
             target = state
+        elif stored_event.topic.startswith(FORUM_TOPIC_PREFIX):
+            for field, value in list(state.items()):
+                if isinstance(value, Sealed):
+                    state[field] = self._open_text(
+                        value, event.originator_id, event.originator_version, field
+                    )
+            return event
         else:
             return event
         for field, value in list(target.items()):
@@ -174,6 +232,18 @@ class SealingMapper(Mapper[UUID]):
         plaintext = self.transcoder.encode({"v": value})
         ciphertext = AESGCM(key).encrypt(nonce, plaintext, f"{case_id}:{field}".encode())
         return Sealed(subject_id=subject_id, tag=tag, blob=base64.b64encode(nonce + ciphertext).decode())
+
+    def _open_text(self, sealed: Sealed, forum_id: UUID, version: int, field: str) -> Any:
+        key = self.keystore.text_key(sealed.subject_id)
+        if key is not None:
+            raw = base64.b64decode(sealed.blob)
+            try:
+                plaintext = AESGCM(key).decrypt(raw[:12], raw[12:], f"{forum_id}:{version}:{field}".encode())
+            except InvalidTag:
+                pass
+            else:
+                return self.transcoder.decode(plaintext)["v"]
+        return ERASED
 
     def _open(self, sealed: Sealed, case_id: UUID, field: str) -> Any:
         key = self.keystore.key(sealed.subject_id)

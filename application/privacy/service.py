@@ -18,11 +18,19 @@ from application.privacy import retention
 from application.privacy.accesslog import AccessLog
 from application.readmodels.store import NotScrubbedError
 from application.receipts import Recorded
-from domain.values import Role
+from domain.errors import InvalidValueError
+from domain.values import Role, non_personal_text
 
 
 class SubjectNotFoundError(NotFoundError):
     pass
+
+
+def _legal_ground(reason: object) -> str:
+    """An erasure's reason, kept in clear as the legal record: required, never naming a person."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidValueError("reason", "the legal reason for the erasure is required")
+    return non_personal_text(reason, "reason", limit=500)
 
 
 class PrivacyCommands(ForebygBase):
@@ -43,20 +51,17 @@ class PrivacyCommands(ForebygBase):
         tables): until then ErasureNotDurableError. Idempotent: erasing again completes
         whatever an interrupted erasure left."""
         access.check_role(caller, Role.DPO)
-        if not isinstance(reason, str) or not reason.strip():
-            from domain.errors import InvalidValueError
-
-            raise InvalidValueError("reason", "the legal reason for the erasure is required")
+        ground = _legal_ground(reason)
         case_ids = self.keystore.cases_of(subject_id)
         if not case_ids:
             raise SubjectNotFoundError(f"subject {subject_id} not found")
         self.forget_snapshots(case_ids)
-        self.keystore.destroy(subject_id, reason.strip())
+        self.keystore.destroy(subject_id, ground)
         erased_on = on or self.clock()
         for _attempt in range(5):
             cases = [self._case(case_id) for case_id in case_ids]
             for case in cases:
-                case.erase_personal_data(erased_on, reason)
+                case.erase_personal_data(erased_on, ground)
             try:
                 self.save(*cases)
                 break
@@ -75,7 +80,7 @@ class PrivacyCommands(ForebygBase):
             org=caller.org if caller else "-",
             role=caller.role.value if caller else "operator",
             kind="erasure",
-            purpose=reason.strip(),
+            purpose=ground,
             subject_id=subject_id,
         )
         try:
@@ -86,6 +91,64 @@ class PrivacyCommands(ForebygBase):
                 f" ({error}); repeat the erasure"
             ) from error
         return Recorded(id=subject_id, version=len(case_ids))
+
+    def erase_forum_texts(
+        self,
+        forum_id: UUID,
+        *,
+        reason: object,
+        meeting_id: UUID | None = None,
+        caller: Caller | None = None,
+        operator: str = "system",
+    ) -> Recorded:
+        """Destroy the keys of the forum's free texts (of one meeting's only, with
+        ``meeting_id``): they read as erased from now on, in every process. The forum's
+        state and snapshots hold none of them, so nothing else need change; the forum's
+        version stays as it was."""
+        access.check_role(caller, Role.DPO)
+        ground = _legal_ground(reason)
+        forum = self._forum(forum_id)
+        if meeting_id is not None:
+            forum.meeting(meeting_id)
+        self.keystore.destroy_texts(ground, forum_id=forum_id, meeting_id=meeting_id)
+        self.access_log.record(
+            username=caller.username if caller else operator,
+            org=caller.org if caller else "-",
+            role=caller.role.value if caller else "operator",
+            kind="erasure",
+            purpose=ground,
+            subject_id=AccessLog.forum_texts(forum_id),
+        )
+        return Recorded(id=forum_id, version=forum.version)
+
+    def text_retention_schedule(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
+        """Every forum text not yet destroyed, and the day retention destroys it."""
+        access.check_role(caller, Role.DPO)
+        with self.read_store.transaction() as cursor:
+            keys = self.keystore.text_keys(cursor)
+        return retention.text_schedule(keys, self.retention_policy)
+
+    def apply_text_retention(self, on: date | None = None) -> int:
+        """Destroy every forum text whose retention period has run out (the scheduler's job):
+        how many."""
+        day = (on or self.clock()).isoformat()
+        per_forum: dict[str, list[str]] = {}
+        for entry in self.text_retention_schedule():
+            if entry["erase_on"] <= day:
+                per_forum.setdefault(entry["forum_id"], []).append(entry["key_id"])
+        erased = 0
+        for forum_id, key_ids in per_forum.items():
+            ground = f"retention period of forum texts ran out by {day}"
+            erased += self.keystore.destroy_texts(ground, forum_id=UUID(forum_id), key_ids=key_ids)
+            self.access_log.record(
+                username="retention",
+                org="-",
+                role="operator",
+                kind="erasure",
+                purpose=ground,
+                subject_id=AccessLog.forum_texts(UUID(forum_id)),
+            )
+        return erased
 
     def forget_snapshots(self, case_ids: Sequence[UUID]) -> None:
         """Snapshots are a cache of state: those of an erased subject's cases are deleted."""

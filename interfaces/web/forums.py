@@ -45,12 +45,26 @@ def list_forums(caller: Any) -> Any:
     bp,
     "/<uuid:forum_id>",
     "GET",
-    summary="One forum with its members and meetings",
+    summary="One forum with its members and meetings; free texts only with ?purpose= and a role allowed them",
+    query=schemas.ForumReadQuery,
     response=schemas.ForumResponse,
     etag_header=True,
 )
-def get_forum(caller: Any, forum_id: UUID) -> Any:
-    return read(forebyg().get_forum(forum_id, caller=caller), schemas.ForumResponse)
+def get_forum(caller: Any, query: dict[str, Any], forum_id: UUID) -> Any:
+    forum = forebyg().get_forum(forum_id, purpose=query["purpose"], caller=caller)
+    return read(forum, schemas.ForumResponse, personal="dissolution_reason" in forum)
+
+
+@route(
+    bp,
+    "/<uuid:forum_id>/text-erasure",
+    "POST",
+    summary="Erase the forum's free texts, or one meeting's (their keys are destroyed); DPO only",
+    request_schema=schemas.ForumTextErasureRequest,
+    response=schemas.RecordedResponse,
+)
+def erase_forum_texts(ctx: Command, body: dict[str, Any], forum_id: UUID) -> Recorded:
+    return forebyg().erase_forum_texts(forum_id, **body, caller=ctx.caller)
 
 
 @route(

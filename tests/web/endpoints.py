@@ -752,9 +752,17 @@ def reset_password(side: Side) -> Call:
     return Call("POST", f"/api/users/{account(side)}/password-reset", {"password": "ny-hest-batteri-klips"})
 
 
+def erase_forum_texts(side: Side) -> Call:
+    """The DPO erases the free texts of the side's forum."""
+    return Call(
+        "POST", f"/api/forums/{side.forum}/text-erasure", {"reason": "Databeskyttelsesforordningen art. 17"}
+    )
+
+
 OTHER_REQUESTS: dict[tuple[str, str], Callable[[Side], Call]] = {
     ("POST", "/api/subjects/<uuid:subject_id>/erasure"): erase,
     ("POST", "/api/users/<string:username>/password-reset"): reset_password,
+    ("POST", "/api/forums/<uuid:forum_id>/text-erasure"): erase_forum_texts,
 }
 
 

@@ -233,6 +233,11 @@ def subject_of_active_case(world: World, side: Side) -> object:
     return world.app.get_case(side.active_case, include_personal=True).get("subject")
 
 
+def texts_of_forum(world: World, side: Side) -> object:
+    """The forum's free texts as the system reads them: erased only by the DPO."""
+    return world.app.get_forum(side.forum, include_personal=True)
+
+
 def check_token(world: World, side: Side, role: str, answer: TestResponse) -> None:
     assert set(answer.get_json()) == {"token", "expires_at"}
 
@@ -322,6 +327,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/subjects/<uuid:subject_id>/erasure"): Entry(
         only("dpo"), lambda side, role: endpoints.erase(side), kept=subject_of_active_case
+    ),
+    ("POST", "/api/forums/<uuid:forum_id>/text-erasure"): Entry(
+        only("dpo"),
+        lambda side, role: Call(
+            "POST",
+            f"/api/forums/{side.forum}/text-erasure",
+            {"reason": "Databeskyttelsesforordningen art. 17"},
+        ),
+        kept=texts_of_forum,
     ),
     ("GET", "/api/subjects/<uuid:subject_id>/access-report"): Entry(
         only("dpo"),

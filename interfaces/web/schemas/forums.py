@@ -6,6 +6,20 @@ from marshmallow import Schema, fields, validate
 
 from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, Uuid, text
 
+NOT_ABOUT_PEOPLE = (
+    "Must not name or identify a person: a text holding a CPR number is refused (422 naming this"
+    " field). Free text is treated as personal data all the same: sealed at rest, shown only with"
+    " ?purpose= to coordinators and members (never to evaluators), erasable by the DPO and"
+    " destroyed by retention."
+)
+
+
+def forum_text(limit: int, *, required: bool = True) -> fields.String:
+    """A forum's free text: the API description warns the writer."""
+    field = text(limit, required=required)
+    field.metadata = {**field.metadata, "description": NOT_ABOUT_PEOPLE}
+    return field
+
 
 class EstablishForumRequest(Schema):
     name = text(200)
@@ -28,18 +42,18 @@ class HoldMeetingRequest(Schema):
         fields.String(validate=SLUG), required=True, validate=validate.Length(min=1, max=100)
     )
     discussed_cases = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=200))
-    summary = text(2000, required=False)
+    summary = forum_text(2000, required=False)
 
 
 class CancelMeetingRequest(Schema):
-    reason = text(500, required=False)
+    reason = forum_text(500, required=False)
 
 
 class AreaMappingRequest(Schema):
     recorded_on = BusinessDate(required=True)
     housing_area = text(200)
-    resources = text(4000)
-    challenges = text(4000)
+    resources = forum_text(4000)
+    challenges = forum_text(4000)
 
 
 class MeetingResponse(Schema):
@@ -49,8 +63,10 @@ class MeetingResponse(Schema):
     held_on = IsoDate(allow_none=True)
     attendees = fields.List(fields.String())
     discussed_cases = fields.List(Uuid())
-    summary = fields.String()
-    cancel_reason = fields.String()
+    summary = fields.String(metadata={"description": "only with ?purpose=, for coordinators and members"})
+    cancel_reason = fields.String(
+        metadata={"description": "only with ?purpose=, for coordinators and members"}
+    )
 
 
 class ForumSummaryResponse(Schema):
@@ -69,7 +85,29 @@ class ForumResponse(ForumSummaryResponse):
     """A forum with its meetings and area mappings."""
 
     meetings = fields.List(fields.Nested(MeetingResponse))
-    area_mappings = fields.List(fields.Dict())
+    area_mappings = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "recorded_on and housing_area; resources and challenges only with ?purpose=,"
+            " for coordinators and members"
+        },
+    )
+    dissolution_reason = fields.String(
+        allow_none=True, metadata={"description": "only with ?purpose=, for coordinators and members"}
+    )
+
+
+class ForumReadQuery(Schema):
+    purpose = fields.String(
+        load_default=None,
+        validate=validate.Length(min=3, max=500),
+        metadata={"description": "why you read the forum's free texts; the read is logged"},
+    )
+
+
+class ForumTextErasureRequest(Schema):
+    reason = text(500)
+    meeting_id = fields.UUID(load_default=None, metadata={"description": "only this meeting's texts"})
 
 
 class ForumListResponse(Schema):
