@@ -25,7 +25,9 @@ from interfaces.web.errors import BadRequestError
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_KEY = 200
-IDEMPOTENCY_KEY = re.compile(r"^[ -~]{1,200}$")
+# Printable ASCII but the comma: a header sent twice reaches the application as the two values
+# joined by a comma, so a comma means two keys, which are refused rather than merged into one.
+IDEMPOTENCY_KEY = re.compile(r"^[ -+\--~]{1,200}$")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ def _json_body(schema: type[Schema]) -> dict[str, Any]:
         )
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw or b"null")
+        data = json.loads(raw or b"null", object_pairs_hook=_unique_keys)
+    except DuplicateKeyError as duplicate:
+        raise BadRequestError({duplicate.key: ["is given twice in the JSON body"]}) from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequestError({"_body": ["is not valid JSON"]}) from None
     except RecursionError:
@@ -90,6 +94,23 @@ def _json_body(schema: type[Schema]) -> dict[str, Any]:
     _check_text(data, "")
     loaded: dict[str, Any] = schema().load(data)
     return loaded
+
+
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{key!r} is given twice")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: with a key given twice, which value counts
+    would depend on the parser, so such a body is refused."""
+    members: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in members:
+            raise DuplicateKeyError(key)
+        members[key] = value
+    return members
 
 
 def _check_text(value: Any, path: str, depth: int = 0) -> None:
@@ -123,6 +144,8 @@ def _idempotency(caller: Caller) -> Idempotency | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
+    if "," in key:
+        raise BadRequestError({"Idempotency-Key": ["must be given once, a single key (no comma)"]})
     if not IDEMPOTENCY_KEY.match(key):
         raise BadRequestError(
             {"Idempotency-Key": [f"must be 1-{MAX_KEY} visible ASCII characters or spaces"]}

@@ -10,7 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
 
 from interfaces.web import schemas
-from interfaces.web.api import REGISTRY, Operation
+from interfaces.web.api import IDEMPOTENCY_KEY, REGISTRY, Operation
 
 bp = Blueprint("openapi", __name__)
 PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -87,8 +87,14 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "description": "a retry with the same key returns the first answer and records nothing twice",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]{1,200}$"},
+                "description": "a retry with the same key returns the first answer and records nothing twice;"
+                " one key per request (no comma: a repeated header arrives comma-joined and is refused)",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": IDEMPOTENCY_KEY.pattern,
+                },
             },
         ]
     if op.request is not None:

@@ -122,6 +122,30 @@ def test_a_body_that_is_not_a_json_object_is_422(world: World, subtests: pytest.
             assert "_body" in field_errors(world.send_raw("POST", path, data, JSON))
 
 
+def test_a_json_key_given_twice_is_422_naming_it(world: World) -> None:
+    path = f"/api/forums/{world.own.forum}/meetings"
+    with world.records_nothing():
+        body = b'{"planned_on": "2026-07-01", "planned_on": "2026-07-08"}'
+        answer = world.send_raw("POST", path, body, JSON)
+        assert field_errors(answer) == {"planned_on": ["is given twice in the JSON body"]}
+
+
+def test_two_idempotency_keys_are_refused_not_merged(world: World) -> None:
+    call = schedule(world.own)
+    headers = [("Idempotency-Key", "first"), ("Idempotency-Key", "second")]
+    with world.records_nothing():
+        answer = world.client.open(
+            call.path,
+            method=call.method,
+            json=call.body,
+            headers=[*headers, ("Authorization", f"Bearer {world.token(COORDINATOR)}")],
+        )
+        assert "Idempotency-Key" in field_errors(answer)
+    with world.records_nothing():
+        merged = world.send(call, headers={"Idempotency-Key": "first, second"})
+        assert "Idempotency-Key" in field_errors(merged)
+
+
 def test_deeply_nested_json_is_422_not_a_server_error(world: World) -> None:
     call = BY_NAME["establish_forum"].valid(world.own)
     nested = '{"name": ' + "[" * 50_000 + "]" * 50_000 + "}"
