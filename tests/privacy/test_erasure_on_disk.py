@@ -185,7 +185,8 @@ def test_right_after_forebyg_erase_the_key_tables_file_on_postgresql_holds_no_co
     assert key is not None
     with psycopg.connect(POSTGRES_URL, autocommit=True) as pg:
         before = relation_file(pg, schema, "subject_keys")
-        assert found_forms(before, key) == ["base64"], "the search cannot see the key where it lies"
+        # (a key whose base64 has no "+" or "/" is its urlsafe form too)
+        assert "base64" in found_forms(before, key), "the search cannot see the key where it lies"
         states = pg.execute(
             sql.SQL("SELECT state FROM {}.forebyg_events WHERE originator_id = %s").format(
                 sql.Identifier(schema)
