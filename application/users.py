@@ -139,9 +139,7 @@ class AccountCommands(ForebygBase):
         """The account signs in no more; its sessions end at once, in every worker."""
         user = self._user(username, expected_version, caller)
         user.deactivate(by=self._operator(caller, operator), at=self.sessions.clock())
-        recorded = self._save(user, idempotency=idempotency)
-        self.sessions.end_all(user.id)
-        return recorded
+        return self._save_ending_sessions(user, idempotency)
 
     def reset_password(
         self,
@@ -160,9 +158,7 @@ class AccountCommands(ForebygBase):
         user.change_password(
             hash_password(password), by=self._operator(caller, operator), at=self.sessions.clock()
         )
-        recorded = self._save(user, idempotency=idempotency)
-        self.sessions.end_all(user.id)
-        return recorded
+        return self._save_ending_sessions(user, idempotency)
 
     def sign_out_user(
         self,
@@ -176,6 +172,10 @@ class AccountCommands(ForebygBase):
         """End every session of the user (a lost laptop, a shared screen)."""
         user = self._user(username, expected_version, caller)
         user.end_sessions(by=self._operator(caller, operator), at=self.sessions.clock())
+        return self._save_ending_sessions(user, idempotency)
+
+    def _save_ending_sessions(self, user: UserAccount, idempotency: Idempotency | None) -> Recorded:
+        """Record the account's change, then end every session it has, in every worker."""
         recorded = self._save(user, idempotency=idempotency)
         self.sessions.end_all(user.id)
         return recorded

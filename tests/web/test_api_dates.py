@@ -8,30 +8,23 @@ from uuid import uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.test import TestResponse
 
 from domain.values import EARLIEST_DATE, LATEST_DATE, ActionKind
-from tests.web.support import COORDINATOR, TOMORROW, World, field_errors, ok
+from tests.web.support import TOMORROW, Call, World, field_errors, ok
 
 READS = ("/api/cases", "/api/cases?status=active", "/api/reminders", "/api/inbox")
 
 
-def agree(world: World, due_on: str) -> object:
+def agree(world: World, due_on: str) -> TestResponse:
     side = world.own
     body = {"kind": "mentor", "description": "Mentorforløb", "responsible_org": side.chair, "due_on": due_on}
-    return world.client.post(
-        f"/api/cases/{side.active_case}/actions",
-        json=body,
-        headers={"Authorization": f"Bearer {world.token(COORDINATOR)}"},
-    )
+    return world.send(Call("POST", f"/api/cases/{side.active_case}/actions", body))
 
 
 def every_read_answers(world: World) -> None:
     for path in (*READS, f"/api/forums/{world.own.forum}/agenda"):
-        ok(_get(world, path))
-
-
-def _get(world: World, path: str) -> object:
-    return world.client.get(path, headers={"Authorization": f"Bearer {world.token(COORDINATOR)}"})
+        ok(world.send(Call("GET", path)))
 
 
 def test_a_due_date_past_the_documented_range_is_refused_naming_the_field(world: World) -> None:
@@ -47,11 +40,7 @@ def test_a_due_date_past_the_documented_range_is_refused_naming_the_field(world:
 def test_a_date_before_the_documented_range_is_refused(world: World) -> None:
     side = world.own
     with world.records_nothing():
-        answer = world.client.post(
-            f"/api/forums/{side.forum}/meetings",
-            json={"planned_on": "1899-12-31"},
-            headers={"Authorization": f"Bearer {world.token(COORDINATOR)}"},
-        )
+        answer = world.send(Call("POST", f"/api/forums/{side.forum}/meetings", {"planned_on": "1899-12-31"}))
         assert answer.status_code == 422, answer.get_json()
         assert "planned_on" in field_errors(answer)
     assert date(1900, 1, 1) == EARLIEST_DATE
@@ -74,7 +63,7 @@ def test_a_date_at_the_calendars_end_already_in_the_history_still_projects(world
     every_read_answers(world)
     world.app.workflow.rebuild()
     every_read_answers(world)
-    view = ok(_get(world, f"/api/cases/{world.own.active_case}"))
+    view = ok(world.send(Call("GET", f"/api/cases/{world.own.active_case}")))
     assert any(action["due_on"] == "9999-12-20" for action in view["actions"])
 
 
