@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -32,15 +31,14 @@ from application.transcodings import register_domain_transcodings
 from domain.case import Case
 from domain.errors import InvalidValueError
 from domain.forum import Forum
-from domain.values import business_date
+from domain.values import DENMARK, business_date
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 log = logging.getLogger("forebyg")
 A = TypeVar("A", bound=Aggregate)
 
 
 def today_in_denmark() -> date:
-    return datetime.now(COPENHAGEN).date()
+    return datetime.now(DENMARK).date()
 
 
 class ForebygBase(Application[UUID]):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import TypeVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from domain.errors import DateOrderError, InvalidValueError
 
@@ -170,6 +171,15 @@ def business_date(value: object, field: str) -> date:
             field, f"must lie between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}"
         )
     return value
+
+
+DENMARK = ZoneInfo("Europe/Copenhagen")  # business dates are the day in Denmark
+
+
+def day_in_denmark(instant: datetime) -> date:
+    """The business date of a recorded instant: the day it was in Denmark, not in UTC
+    (an instant between 22:00 and 24:00 UTC is the next day in Copenhagen)."""
+    return instant.astimezone(DENMARK).date()
 
 
 def days_after(on: date, days: int) -> date:

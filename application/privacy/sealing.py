@@ -32,7 +32,7 @@ from domain.case import PERSONAL_FIELDS, Case
 from domain.errors import PersonalDataErasedError
 from domain.forum import PERSONAL_FIELDS as FORUM_PERSONAL_FIELDS
 from domain.forum import Forum
-from domain.values import ERASED, Subject
+from domain.values import ERASED, Subject, day_in_denmark
 
 CASE_TOPIC = get_topic(Case)
 CASE_TOPIC_PREFIX = CASE_TOPIC + "."
@@ -121,7 +121,7 @@ class SealingMapper(Mapper[UUID]):
     ) -> DomainEventProtocol[UUID]:
         name = topic[len(FORUM_TOPIC_PREFIX) :]
         kind, date_field = FORUM_TEXTS[name]
-        written = state[date_field] if date_field else domain_event.timestamp.date()  # type: ignore[attr-defined]
+        written = state[date_field] if date_field else day_in_denmark(domain_event.timestamp)  # type: ignore[attr-defined]
         forum_id, version = domain_event.originator_id, domain_event.originator_version
         key_id = text_key_id(forum_id, version)
         key = self.keystore.new_text_key(

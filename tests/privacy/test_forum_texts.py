@@ -9,7 +9,7 @@ Texts stored in clear by earlier versions stay readable, and `forebyg migrate` s
 from __future__ import annotations
 
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -372,3 +372,25 @@ def test_texts_stored_in_clear_by_earlier_versions_read_and_migrate_seals_them(s
     assert [m["status"] for m in reader.get_forum(forum.id)["meetings"]] == ["held"]
     reader.erase_forum_texts(forum.id, reason="retention")
     assert texts(store.app(), forum.id) == set()
+
+
+def test_a_text_without_a_business_date_is_dated_the_day_it_was_recorded_in_denmark(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """23:30 UTC on 2 December is 00:30 on 3 December in Copenhagen: retention counts from the 3rd."""
+    app = store.app()
+    forum = app.establish_forum(
+        name="Forum at midnight",
+        municipality="Aarhus",
+        housing_areas=[AREA],
+        chair_org=CHAIR,
+        established_on=TODAY - timedelta(days=30),
+    ).id
+    meeting = app.schedule_meeting(forum, TODAY + timedelta(days=10)).meeting_id
+    assert meeting is not None
+    late_evening = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(Forum.Event, "create_timestamp", staticmethod(lambda: late_evening))
+    app.cancel_meeting(forum, meeting, "the chair is ill")
+    monkeypatch.undo()
+    written = {k["kind"]: k["written_on"] for k in app.text_retention_schedule()}
+    assert written == {"meeting": "2026-12-03"}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from domain.errors import InvalidValueError
 from domain.values import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     ActionKind,
     ClosureReason,
     Decision,
@@ -15,6 +19,9 @@ from domain.values import (
     Subject,
     TargetGroup,
     Vocabulary,
+    business_date,
+    day_in_denmark,
+    days_after,
 )
 
 PUBLIC_VOCABULARIES: dict[type[Vocabulary], tuple[str, list[str]]] = {
@@ -105,11 +112,6 @@ def test_a_subject_refusal_names_its_field(field: str, arguments: tuple[object, 
 
 
 def test_business_dates_lie_in_the_documented_range() -> None:
-    from datetime import date
-
-    from domain.errors import InvalidValueError
-    from domain.values import EARLIEST_DATE, LATEST_DATE, business_date
-
     assert business_date(EARLIEST_DATE, "on") == date(1900, 1, 1)
     assert business_date(LATEST_DATE, "on") == date(2100, 12, 31)
     for outside in (date(1899, 12, 31), date(2101, 1, 1), date(9999, 12, 20)):
@@ -119,12 +121,16 @@ def test_business_dates_lie_in_the_documented_range() -> None:
 
 
 def test_date_arithmetic_is_total_at_the_calendars_ends() -> None:
-    from datetime import date
-
-    from domain.values import days_after
-
     assert days_after(date(2026, 1, 31), 1) == date(2026, 2, 1)
     assert days_after(date(2026, 1, 1), -1) == date(2025, 12, 31)
     assert days_after(date(9999, 12, 20), 30) == date.max
     assert days_after(date(1, 1, 2), -30) == date.min
     assert days_after(date(2026, 1, 1), 10**10) == date.max
+
+
+def test_the_business_date_of_an_instant_is_its_day_in_denmark() -> None:
+    utc = UTC
+    assert day_in_denmark(datetime(2026, 12, 2, 22, 59, tzinfo=utc)) == date(2026, 12, 2)
+    assert day_in_denmark(datetime(2026, 12, 2, 23, 0, tzinfo=utc)) == date(2026, 12, 3)  # CET
+    assert day_in_denmark(datetime(2026, 6, 30, 21, 59, tzinfo=utc)) == date(2026, 6, 30)
+    assert day_in_denmark(datetime(2026, 6, 30, 22, 0, tzinfo=utc)) == date(2026, 7, 1)  # CEST
