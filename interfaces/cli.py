@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from application.app import Forebyg
+from application.base import today_in_denmark
 from application.bootstrap import build_application, migrate
 from application.demo import DEMO_PASSWORD, ORGS, USERS, build_demo
 from application.errors import ApplicationError, NotFoundError, StoreNotReadyError
@@ -72,7 +73,7 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    today = parse_date(args.today, "--today") if args.today else date.today()
+    today = parse_date(args.today, "--today") if args.today else today_in_denmark()
     migrate(settings)
     app = open_app(settings, today)
     if app.recorder.max_notification_id():
