@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from application.errors import AccountDeactivatedError
 from domain.errors import InvalidValueError
-from domain.values import OrgKind, Role, org_slug, text
+from domain.values import LINE, OrgKind, Role, line, org_slug
 
 ACCOUNTS = UUID("c8f3e1d2-7a4b-4c5d-9e6f-0a1b2c3d4e5f")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
@@ -37,7 +37,12 @@ def user_id(username: str) -> UUID:
 def email_address(value: object, field: str = "email") -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not EMAIL.match(value) or len(value) > 254:
+    if (
+        not isinstance(value, str)
+        or not EMAIL.fullmatch(value)
+        or not LINE.fullmatch(value)
+        or len(value) > 254
+    ):
         raise InvalidValueError(field, f"{value!r} is not an e-mail address")
     return value
 
@@ -72,7 +77,7 @@ class Organisation(Aggregate):
             cls.Registered,  # type: ignore[attr-defined]
             id=org_id(clean),
             slug=clean,
-            name=text(name, "name", limit=200),
+            name=line(name, "name", limit=200),
             kind=OrgKind.parse(kind, "kind"),
             email=email_address(email),
         )
@@ -97,7 +102,7 @@ class UserAccount(Aggregate):
     def create(
         cls, username: object, org: str, role: object, password_hash: str, email: object = None
     ) -> UserAccount:
-        if not isinstance(username, str) or not USERNAME.match(username):
+        if not isinstance(username, str) or not USERNAME.fullmatch(username):
             raise InvalidValueError("username", "lower-case letters, digits, '.', '_' or '-' (2-63)")
         return cls._create(
             cls.Created,  # type: ignore[attr-defined]

@@ -15,7 +15,17 @@ from application.readmodels.projector import Projector
 from application.readmodels.store import SqlStore
 from application.reminders.model import Inbox, RemindersDue
 from domain.case import Case
-from domain.values import CaseStatus, MeetingStatus, Role
+from domain.values import CaseStatus, MeetingStatus, Role, line
+
+MAX_PURPOSE = 500
+
+
+def stated_purpose(purpose: object) -> str | None:
+    """Why a person reads personal data, as the access log keeps it: one line of visible text
+    (no control, bidi-override or zero-width character could then disguise it), or None."""
+    if purpose is None:
+        return None
+    return line(purpose, "purpose", limit=MAX_PURPOSE)
 
 
 def _pseudonymous(caller: Caller | None, view: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +62,7 @@ class Queries(ForebygBase):
     ) -> bool:
         """Personal data only with a stated purpose (or, for the system itself, on request),
         only for roles allowed to see it; every such read by a person is logged."""
+        purpose = stated_purpose(purpose)
         if caller is None:
             wanted = include_personal or bool(purpose)
         else:
@@ -87,6 +98,7 @@ class Queries(ForebygBase):
         resources and challenges, the dissolution reason) as for a case's personal data: with
         a purpose, for roles allowed to see personal data, logged. They are read from the
         forum's events, the only place that holds them."""
+        purpose = stated_purpose(purpose)
         forum = self._forum(forum_id)
         access.check_forum(caller, forum)
         if caller is None:

@@ -24,10 +24,10 @@ from domain.values import (
     Meeting,
     MeetingStatus,
     business_date,
+    line,
     non_personal_text,
     not_before,
     org_slug,
-    text,
 )
 
 # A forum's free texts are personal data until shown otherwise: whoever types them may name a
@@ -65,14 +65,14 @@ class Forum(Reminded, Aggregate):
     ) -> Forum:
         if not isinstance(housing_areas, (list, tuple)) or not housing_areas:
             raise InvalidValueError("housing_areas", "at least one housing area is required")
-        areas = [non_personal_text(a, "housing_areas", limit=200) for a in housing_areas]
+        areas = [non_personal_text(a, "housing_areas", limit=200, single_line=True) for a in housing_areas]
         if len(set(areas)) != len(areas):
             raise InvalidValueError("housing_areas", "housing areas must be distinct")
         return cls._create(
             cls.Established,  # type: ignore[attr-defined]
             id=forum_id,
-            name=non_personal_text(name, "name", limit=200),
-            municipality=non_personal_text(municipality, "municipality", limit=200),
+            name=non_personal_text(name, "name", limit=200, single_line=True),
+            municipality=non_personal_text(municipality, "municipality", limit=200, single_line=True),
             housing_areas=areas,
             chair_org=org_slug(chair_org, "chair_org"),
             established_on=business_date(established_on, "established_on"),
@@ -242,7 +242,7 @@ class Forum(Reminded, Aggregate):
         people (the texts are sealed all the same)."""
         self.check_active()
         recorded_on = self.check_date(recorded_on, "recorded_on")
-        area = text(housing_area, "housing_area", limit=200)
+        area = line(housing_area, "housing_area", limit=200)
         if area not in self.housing_areas:
             raise InvalidValueError("housing_area", f"{area!r} is not one of this forum's areas")
         self._area_mapping_recorded(

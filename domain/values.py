@@ -111,27 +111,69 @@ class MeetingStatus(Vocabulary):
 
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-CPR = re.compile(r"^\d{6}-?\d{4}$")
+# ASCII digits only: Python's \d also matches Arabic-Indic, Devanagari, fullwidth... digits.
+CPR = re.compile(r"^[0-9]{6}-?[0-9]{4}$")
 MAX_TEXT = 10_000
 ERASED = "[erased]"  # what a personal field reads as once its subject's key is destroyed
 
 
 def org_slug(value: object, field: str) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise InvalidValueError(field, "an organisation slug is required (lower-case letters, digits, '-')")
     return value
 
 
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Characters no text may hold, for they hide what a reader sees or what a store keeps:
+# C0 controls (but tab, line feed and carriage return), DEL, C1 controls, zero-width
+# characters and the byte-order mark, bidirectional embeddings, overrides and isolates (with
+# which "Ali\u202egnp.exe" shows as "Aliexe.png"), and lone surrogates. Written as regular
+# expression escapes, so that the same text is a pattern in Python and in the OpenAPI document.
+HIDDEN = r"\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff"
+# Multi-line text (a concern, an assessment, a summary) may hold tabs and line breaks.
+FREE_TEXT_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f" + HIDDEN
+# A single line (a name, a housing area, an organisation's name, a purpose) holds no control
+# character at all, nor a line or paragraph separator.
+LINE_FORBIDDEN = r"\x00-\x1f\u2028\u2029" + HIDDEN
+FREE_TEXT = re.compile(f"^[^{FREE_TEXT_FORBIDDEN}]*$")  # what a free text may be
+LINE = re.compile(f"^[^{LINE_FORBIDDEN}]*$")  # what a single-line text may be
+CONTROL = re.compile(f"[{FREE_TEXT_FORBIDDEN}]")  # a character no text at all may hold
+LINE_BREAKING = re.compile(f"[{LINE_FORBIDDEN}]")  # a character no single line may hold
 
 
 def text(value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    """A free text (FREE_TEXT): may span lines, holds no hidden or control character."""
+    return _checked(
+        value,
+        field,
+        CONTROL,
+        "control characters, invisible characters or invalid unicode",
+        required=required,
+        limit=limit,
+    )
+
+
+def line(value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    """A single-line text (LINE): a name, a housing area, a purpose. Besides what no text may
+    hold, no tab, line break or line/paragraph separator."""
+    return _checked(
+        value,
+        field,
+        LINE_BREAKING,
+        "line breaks, tabs, control characters, invisible characters or invalid unicode",
+        required=required,
+        limit=limit,
+    )
+
+
+def _checked(
+    value: object, field: str, forbidden: re.Pattern[str], what: str, *, required: bool, limit: int
+) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise InvalidValueError(field, "must be text")
-    if CONTROL.search(value):
-        raise InvalidValueError(field, "must not contain control characters or invalid unicode")
+    if forbidden.search(value):
+        raise InvalidValueError(field, f"must not contain {what}")
     value = value.strip()
     if required and not value:
         raise InvalidValueError(field, "must not be empty")
@@ -141,13 +183,19 @@ def text(value: object, field: str, *, required: bool = True, limit: int = MAX_T
 
 
 # A CPR number anywhere in a text: DDMMYY, an optional dash or space, four digits.
-CPR_IN_TEXT = re.compile(r"(?<![\d-])(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?![\d-])")
+CPR_IN_TEXT = re.compile(
+    r"(?<![0-9-])(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}[- ]?[0-9]{4}(?![0-9-])"
+)
 
 
-def non_personal_text(value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+def non_personal_text(
+    value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT, single_line: bool = False
+) -> str:
     """A text that is not about a person (a forum's texts, an erasure's legal ground): one
-    holding a CPR number is certainly personal data and is refused."""
-    checked = text(value, field, required=required, limit=limit)
+    holding a CPR number is certainly personal data and is refused. ``single_line``: a LINE
+    (a forum's name, its housing areas), else a FREE_TEXT."""
+    parse = line if single_line else text
+    checked = parse(value, field, required=required, limit=limit)
     if CPR_IN_TEXT.search(checked):
         raise InvalidValueError(
             field, "must not hold a CPR number: this text must not name or identify people"
@@ -206,8 +254,8 @@ class Subject:
 
     @classmethod
     def parse(cls, name: object, cpr: object = None, birth_year: object = None) -> Subject:
-        clean_name = text(name, "subject.name", limit=200)
-        if cpr is not None and (not isinstance(cpr, str) or not CPR.match(cpr)):
+        clean_name = line(name, "subject.name", limit=200)
+        if cpr is not None and (not isinstance(cpr, str) or not CPR.fullmatch(cpr)):
             raise InvalidValueError("subject.cpr", "a CPR number is DDMMYY-XXXX")
         if birth_year is not None and (
             not isinstance(birth_year, int) or isinstance(birth_year, bool) or not 1900 <= birth_year <= 2100

@@ -39,6 +39,7 @@ from interfaces.web.schemas.common import (
     TokenRequest,
     TokenResponse,
     Uuid,
+    line,
     text,
     words,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "TokenResponse",
     "UserResponse",
     "Uuid",
+    "line",
     "text",
     "words",
 ]

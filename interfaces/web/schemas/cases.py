@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from domain.values import ActionKind, CaseStatus, ClosureReason, Decision, LegalBasis, TargetGroup
-from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, IsoDateTime, Uuid, text, words
+from domain.values import CPR, ActionKind, CaseStatus, ClosureReason, Decision, LegalBasis, TargetGroup
+from interfaces.web.schemas.common import (
+    LINE_RULES,
+    PURPOSE_ERROR,
+    SLUG,
+    BusinessDate,
+    IsoDate,
+    IsoDateTime,
+    Uuid,
+    line,
+    text,
+    text_pattern,
+    words,
+)
 
 
 class SubjectRequest(Schema):
-    name = text(200)
+    name = line(200)
     cpr = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(r"^\d{6}-?\d{4}$", error="a CPR number is DDMMYY-XXXX"),
+        validate=validate.Regexp(CPR.pattern, error="a CPR number is DDMMYY-XXXX"),
     )
     birth_year = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(1900, 2100)
@@ -90,7 +102,14 @@ class CaseListQuery(Schema):
 
 
 class CaseReadQuery(Schema):
-    purpose = fields.String(load_default=None, validate=validate.Length(min=3, max=500))
+    purpose = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(min=3, max=500),
+            validate.Regexp(text_pattern(single_line=True, required=True), error=PURPOSE_ERROR),
+        ],
+        metadata={"description": f"why you read the personal data; the read is logged. {LINE_RULES}"},
+    )
 
 
 class HistoryQuery(CaseReadQuery):

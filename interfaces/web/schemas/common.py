@@ -9,8 +9,10 @@ from marshmallow import Schema, fields, validate
 
 from domain.values import (
     EARLIEST_DATE,
+    FREE_TEXT_FORBIDDEN,
     ISO_DATE,
     LATEST_DATE,
+    LINE_FORBIDDEN,
     ActionKind,
     CaseStatus,
     ClosureReason,
@@ -33,11 +35,53 @@ def words(
     return validate.OneOf(vocabulary.words())
 
 
-def text(limit: int, *, required: bool = True) -> fields.String:
-    length = validate.Length(min=1 if required else 0, max=limit)
+def text_pattern(*, single_line: bool, required: bool) -> str:
+    """The characters a text may hold, as the domain checks them (``FREE_TEXT`` or ``LINE``), as
+    a pattern that reads alike in Python and in the OpenAPI document; a required text holds
+    something besides white space (which is trimmed)."""
+    forbidden = LINE_FORBIDDEN if single_line else FREE_TEXT_FORBIDDEN
     if required:
-        return fields.String(required=True, validate=length)
-    return fields.String(load_default="", validate=length)
+        return rf"^\s*[^{forbidden}\s][^{forbidden}]*$"
+    return f"^[^{forbidden}]*$"
+
+
+TEXT_RULES = (
+    "No control character but tab and line breaks, no C1 control, zero-width character, byte-order"
+    " mark, bidirectional override or isolate, nor lone surrogate; surrounding white space is trimmed."
+)
+LINE_RULES = (
+    "One line: no control character at all (nor tab or line break), no line or paragraph separator,"
+    " C1 control, zero-width character, byte-order mark, bidirectional override or isolate, nor lone"
+    " surrogate; surrounding white space is trimmed."
+)
+
+
+PURPOSE_ERROR = "must be one line of visible text, without control or invisible characters"
+
+
+def text(limit: int, *, required: bool = True, single_line: bool = False) -> fields.String:
+    """A text field: a free text (may span lines) or, ``single_line``, one line (a name)."""
+    checks = [
+        validate.Length(min=1 if required else 0, max=limit),
+        validate.Regexp(
+            text_pattern(single_line=single_line, required=required),
+            error="must hold visible text: "
+            + (
+                "one line, without control or invisible characters"
+                if single_line
+                else "no control or invisible characters"
+            ),
+        ),
+    ]
+    metadata = {"description": LINE_RULES if single_line else TEXT_RULES}
+    if required:
+        return fields.String(required=True, validate=checks, metadata=metadata)
+    return fields.String(load_default="", validate=checks, metadata=metadata)
+
+
+def line(limit: int, *, required: bool = True) -> fields.String:
+    """A single-line text field: a name, a housing area."""
+    return text(limit, required=required, single_line=True)
 
 
 class BusinessDate(fields.Date):

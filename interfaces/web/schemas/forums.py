@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, Uuid, text
+from interfaces.web.schemas.common import (
+    LINE_RULES,
+    PURPOSE_ERROR,
+    SLUG,
+    BusinessDate,
+    IsoDate,
+    Uuid,
+    line,
+    text,
+    text_pattern,
+)
 
 NOT_ABOUT_PEOPLE = (
     "Must not name or identify a person: a text holding a CPR number is refused (422 naming this"
@@ -17,14 +27,14 @@ NOT_ABOUT_PEOPLE = (
 def forum_text(limit: int, *, required: bool = True) -> fields.String:
     """A forum's free text: the API description warns the writer."""
     field = text(limit, required=required)
-    field.metadata = {**field.metadata, "description": NOT_ABOUT_PEOPLE}
+    field.metadata = {**field.metadata, "description": f"{NOT_ABOUT_PEOPLE} {field.metadata['description']}"}
     return field
 
 
 class EstablishForumRequest(Schema):
-    name = text(200)
-    municipality = text(200)
-    housing_areas = fields.List(text(200), required=True, validate=validate.Length(min=1, max=50))
+    name = line(200)
+    municipality = line(200)
+    housing_areas = fields.List(line(200), required=True, validate=validate.Length(min=1, max=50))
     members = fields.List(fields.String(validate=SLUG), load_default=list, validate=validate.Length(max=100))
 
 
@@ -51,7 +61,7 @@ class CancelMeetingRequest(Schema):
 
 class AreaMappingRequest(Schema):
     recorded_on = BusinessDate(required=True)
-    housing_area = text(200)
+    housing_area = line(200)
     resources = forum_text(4000)
     challenges = forum_text(4000)
 
@@ -100,8 +110,11 @@ class ForumResponse(ForumSummaryResponse):
 class ForumReadQuery(Schema):
     purpose = fields.String(
         load_default=None,
-        validate=validate.Length(min=3, max=500),
-        metadata={"description": "why you read the forum's free texts; the read is logged"},
+        validate=[
+            validate.Length(min=3, max=500),
+            validate.Regexp(text_pattern(single_line=True, required=True), error=PURPOSE_ERROR),
+        ],
+        metadata={"description": f"why you read the forum's free texts; the read is logged. {LINE_RULES}"},
     )
 
 
