@@ -21,9 +21,10 @@ from application.receipts import Idempotency, Recorded
 from domain.errors import DomainError
 from interfaces.web.auth import current_caller
 from interfaces.web.errors import BadRequestError
+from interfaces.web.schemas.common import UNSTORABLE
 
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
-BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+BAD_TEXT = re.compile(f"[{UNSTORABLE}]")
 MAX_KEY = 200
 # Printable ASCII but the comma: a header sent twice reaches the application as the two values
 # joined by a comma, so a comma means two keys, which are refused rather than merged into one.
@@ -34,6 +35,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[ -+\--~]{1,200}$")
 class Operation:
     path: str
     method: str
+    operation_id: str  # the operation's name in the domain's words: a generated client's method
     summary: str
     tag: str
     request: type[Schema] | None
@@ -187,6 +189,7 @@ def route(
     rule: str,
     method: str,
     *,
+    operation_id: str,
     summary: str,
     response: type[Schema] | None = None,
     request_schema: type[Schema] | None = None,
@@ -195,7 +198,8 @@ def route(
     public: bool = False,
     etag_header: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an endpoint. A command view (``request_schema`` given, or POST) receives
+    """Declare an endpoint, named ``operation_id`` in the OpenAPI document (the domain's words:
+    a generated client's method). A command view (``request_schema`` given, or POST) receives
     ``ctx: Command`` and ``body``; a query view receives ``caller`` and ``query``."""
     command = method in ("POST", "PUT", "PATCH", "DELETE") and not public
 
@@ -205,6 +209,7 @@ def route(
             Operation(
                 path=prefix + rule,
                 method=method,
+                operation_id=operation_id,
                 summary=summary,
                 tag=blueprint.name,
                 request=request_schema,

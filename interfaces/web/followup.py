@@ -18,6 +18,7 @@ bp = Blueprint("followup", __name__, url_prefix="/api")
     bp,
     "/reminders",
     "GET",
+    operation_id="list_reminders",
     summary="Reminders fallen due (sent or not) in a coordinator's forums",
     response=schemas.ReminderListResponse,
 )
@@ -29,6 +30,7 @@ def list_reminders(caller: Caller) -> Any:
     bp,
     "/inbox",
     "GET",
+    operation_id="list_inbox",
     summary="Reminders delivered to the caller's organisation, newest first",
     query=schemas.PageQuery,
     response=schemas.InboxResponse,

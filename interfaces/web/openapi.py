@@ -7,7 +7,9 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint, current_app, jsonify
+from marshmallow import Schema
 
 from interfaces.web import schemas
 from interfaces.web.api import IDEMPOTENCY_KEY, REGISTRY, Operation
@@ -27,7 +29,21 @@ PROBLEMS = {
     422: "Invalid input, with messages per field",
     429: "Too many failed sign-ins (Retry-After)",
 }
+# A command's 422 is also the answer to an Idempotency-Key first used with another request.
+COMMAND_422 = (
+    "Invalid input, with messages per field; or an Idempotency-Key reused with a different request"
+    " (another body, path or method), whose errors name `Idempotency-Key`"
+)
 OPENAPI_VERSION = "3.0.3"
+
+
+def component_name(schema: type[Schema] | Schema) -> str:
+    """A schema's name among the document's components, one name per schema class: a response
+    is named for what it is (``TokenResponse``: ``Token``), a request keeps its suffix
+    (``TokenRequest``), so an answer and the request that asks for it never share a name."""
+    cls = resolve_schema_cls(schema)
+    assert not isinstance(cls, list), "the API's schemas are classes, one each"
+    return cls.__name__.removesuffix("Response")
 
 
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
@@ -47,7 +63,7 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No content"}[op.status]}
     if op.response is not None:
-        ok["content"] = {"application/json": {"schema": op.response.__name__.removesuffix("Response")}}
+        ok["content"] = {"application/json": {"schema": component_name(op.response)}}
     if op.etag:
         ok["headers"] = {"ETag": {"description": "the resource's version", "schema": {"type": "string"}}}
     responses[str(op.status)] = ok
@@ -62,13 +78,13 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
         codes += [413, 415]
     for code in sorted(set(codes)):
         responses[str(code)] = {
-            "description": PROBLEMS[code],
+            "description": COMMAND_422 if code == 422 and op.command else PROBLEMS[code],
             "content": {"application/problem+json": {"schema": "Problem"}},
         }
     operation: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],
-        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+        "operationId": op.operation_id,
         "responses": responses,
         "parameters": list(params),
     }
@@ -88,7 +104,8 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
                 "in": "header",
                 "required": False,
                 "description": "a retry with the same key returns the first answer and records nothing twice;"
-                " one key per request (no comma: a repeated header arrives comma-joined and is refused)",
+                " one key per request (no comma: a repeated header arrives comma-joined and is refused);"
+                " a key reused with a different request (another body, path or method) answers 422",
                 "schema": {
                     "type": "string",
                     "minLength": 1,
@@ -100,14 +117,14 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
     if op.request is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": op.request.__name__.removesuffix("Request")}},
+            "content": {"application/json": {"schema": component_name(op.request)}},
         }
     operation["security"] = [] if op.public else [{"bearerAuth": []}]
     return {path: {op.method.lower(): operation}}
 
 
 def build_spec() -> dict[str, Any]:
-    plugin = MarshmallowPlugin()
+    plugin = MarshmallowPlugin(schema_name_resolver=component_name)
     spec = APISpec(
         title="Forebyg API",
         version="1.0.0",
@@ -123,7 +140,7 @@ def build_spec() -> dict[str, Any]:
         for schema in (op.request, op.response):
             if schema is None:
                 continue
-            name = schema.__name__.removesuffix("Request").removesuffix("Response")
+            name = component_name(schema)
             if name not in spec.components.schemas:
                 spec.components.schema(name, schema=schema)
     paths: dict[str, dict[str, Any]] = {}

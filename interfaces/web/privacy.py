@@ -20,6 +20,7 @@ bp = Blueprint("privacy", __name__, url_prefix="/api")
     bp,
     "/subjects/<uuid:subject_id>/erasure",
     "POST",
+    operation_id="erase_subject",
     summary="Erase a data subject's personal data (crypto-shredding); DPO only",
     request_schema=schemas.ErasureRequest,
     response=schemas.RecordedResponse,
@@ -32,6 +33,7 @@ def erase_subject(ctx: Command, body: dict[str, Any], subject_id: UUID) -> Recor
     bp,
     "/subjects/<uuid:subject_id>/access-report",
     "GET",
+    operation_id="get_access_report",
     summary="Who looked at a subject's data, when and why; DPO only",
     response=schemas.AccessReportResponse,
 )
@@ -43,6 +45,7 @@ def access_report(caller: Caller, subject_id: UUID) -> Any:
     bp,
     "/cases/<uuid:case_id>/access-log",
     "GET",
+    operation_id="get_access_log",
     summary="Every read of the case's personal data: who, which organisation, when, why; DPO only",
     response=schemas.AccessLogResponse,
 )
@@ -54,6 +57,7 @@ def access_log(caller: Caller, case_id: UUID) -> Any:
     bp,
     "/retention",
     "GET",
+    operation_id="get_retention_schedule",
     summary="Subjects whose cases are all closed, and when they will be erased",
     response=schemas.RetentionResponse,
 )

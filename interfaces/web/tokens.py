@@ -18,6 +18,7 @@ bp = Blueprint("tokens", __name__, url_prefix="/api/tokens")
     bp,
     "",
     "POST",
+    operation_id="sign_in",
     summary="Sign in: exchange username and password for a bearer token (a session)",
     request_schema=schemas.TokenRequest,
     response=schemas.TokenResponse,
@@ -30,7 +31,15 @@ def create_token(body: dict[str, Any]) -> Any:
     return jsonify(schemas.TokenResponse().dump({"token": token, "expires_at": expires})), 201
 
 
-@route(bp, "/current", "DELETE", summary="Sign out: the session ends at once", status=204, public=True)
+@route(
+    bp,
+    "/current",
+    "DELETE",
+    operation_id="sign_out",
+    summary="Sign out: the session ends at once",
+    status=204,
+    public=True,
+)
 def delete_token() -> Any:
     app = forebyg()
     current_caller(app)  # only a live session can be ended this way

@@ -20,6 +20,7 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
     bp,
     "/<string:username>",
     "GET",
+    operation_id="get_user",
     summary="One user account: organisation, role, whether active; administrators only",
     response=schemas.UserResponse,
     etag_header=True,
@@ -32,6 +33,7 @@ def get_user(caller: Caller, username: str) -> Any:
     bp,
     "/<string:username>/deactivation",
     "POST",
+    operation_id="deactivate_user",
     summary="Deactivate a user: no more sign-ins, every session ends at once; administrators only",
     response=schemas.RecordedResponse,
 )
@@ -45,6 +47,7 @@ def deactivate_user(ctx: Command, username: str) -> Recorded:
     bp,
     "/<string:username>/password-reset",
     "POST",
+    operation_id="reset_password",
     summary="Give a user a new password; every session of theirs ends; administrators only",
     request_schema=schemas.PasswordResetRequest,
     response=schemas.RecordedResponse,
@@ -63,6 +66,7 @@ def reset_password(ctx: Command, body: dict[str, Any], username: str) -> Recorde
     bp,
     "/<string:username>/sign-out",
     "POST",
+    operation_id="end_user_sessions",
     summary="Sign a user out everywhere: every session of theirs ends; administrators only",
     response=schemas.RecordedResponse,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from application.accounts import MIN_PASSWORD
-from interfaces.web.schemas.common import IsoDateTime
+from interfaces.web.schemas.common import STORABLE, IsoDateTime
 
 
 class UserResponse(Schema):
@@ -21,5 +21,5 @@ class UserResponse(Schema):
 
 class PasswordResetRequest(Schema):
     password = fields.String(
-        required=True, validate=validate.Length(min=MIN_PASSWORD, max=256), load_only=True
+        required=True, validate=[validate.Length(min=MIN_PASSWORD, max=256), STORABLE], load_only=True
     )
