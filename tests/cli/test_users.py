@@ -115,3 +115,14 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
     assert account(store).version == version
     assert live(store, token)
     store.sign_in("mette", PASSWORD, "10.0.0.2")
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\u0085", "\n"], ids=ascii)
+def test_an_organisation_name_with_a_hidden_character_or_line_break_is_refused_naming_the_field(
+    store: Forebyg, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hidden: str
+) -> None:
+    position = store.recorder.max_notification_id()
+    add = ("orgs", "add", "klub", "--name", f"Klub{hidden}Gellerup", "--kind", "civil_society")
+    assert run(monkeypatch, *add) == 1
+    assert "name:" in capsys.readouterr().err
+    assert store.recorder.max_notification_id() == position
