@@ -127,17 +127,20 @@ def org_slug(value: object, field: str) -> str:
 # C0 controls (but tab, line feed and carriage return), DEL, C1 controls, zero-width
 # characters and the byte-order mark, bidirectional embeddings, overrides and isolates (with
 # which "Ali\u202egnp.exe" shows as "Aliexe.png"), and lone surrogates. Written as regular
-# expression escapes, so that the same text is a pattern in Python and in the OpenAPI document.
-HIDDEN = r"\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff"
+# expression escapes, so that the same text is a pattern in Python and in the OpenAPI document
+# (which leaves out SURROGATES: no UTF-8 text holds one, only a JSON escape can, and a
+# validator's Unicode regular expressions refuse them in a pattern).
+HIDDEN = r"\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+SURROGATES = r"\ud800-\udfff"
 # Multi-line text (a concern, an assessment, a summary) may hold tabs and line breaks.
 FREE_TEXT_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f" + HIDDEN
 # A single line (a name, a housing area, an organisation's name, a purpose) holds no control
 # character at all, nor a line or paragraph separator.
 LINE_FORBIDDEN = r"\x00-\x1f\u2028\u2029" + HIDDEN
-FREE_TEXT = re.compile(f"^[^{FREE_TEXT_FORBIDDEN}]*$")  # what a free text may be
-LINE = re.compile(f"^[^{LINE_FORBIDDEN}]*$")  # what a single-line text may be
-CONTROL = re.compile(f"[{FREE_TEXT_FORBIDDEN}]")  # a character no text at all may hold
-LINE_BREAKING = re.compile(f"[{LINE_FORBIDDEN}]")  # a character no single line may hold
+FREE_TEXT = re.compile(f"^[^{FREE_TEXT_FORBIDDEN}{SURROGATES}]*$")  # what a free text may be
+LINE = re.compile(f"^[^{LINE_FORBIDDEN}{SURROGATES}]*$")  # what a single-line text may be
+CONTROL = re.compile(f"[{FREE_TEXT_FORBIDDEN}{SURROGATES}]")  # a character no text at all may hold
+LINE_BREAKING = re.compile(f"[{LINE_FORBIDDEN}{SURROGATES}]")  # a character no single line may hold
 
 
 def text(value: object, field: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
@@ -208,7 +211,7 @@ def non_personal_text(
 # leaves the calendar.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the one written form of a business date
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # the one written form of a business date
 
 
 def business_date(value: object, field: str) -> date:

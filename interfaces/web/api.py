@@ -19,12 +19,13 @@ from application.app import Forebyg
 from application.errors import ApplicationError, PermissionDeniedError
 from application.receipts import Idempotency, Recorded
 from domain.errors import DomainError
+from domain.values import SURROGATES
 from interfaces.web.auth import current_caller
 from interfaces.web.errors import BadRequestError
 from interfaces.web.schemas.common import UNSTORABLE
 
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
-BAD_TEXT = re.compile(f"[{UNSTORABLE}]")
+BAD_TEXT = re.compile(f"[{UNSTORABLE}{SURROGATES}]")
 MAX_KEY = 200
 # Printable ASCII but the comma: a header sent twice reaches the application as the two values
 # joined by a comma, so a comma means two keys, which are refused rather than merged into one.

@@ -23,7 +23,8 @@ from domain.values import (
 
 # What the API refuses in any string of any request, before any schema (interfaces/web/api.py):
 # characters no store keeps faithfully. A string field without a stricter pattern states this.
-UNSTORABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
+# (The lone surrogates it refuses too are left out of the document's pattern, as in domain/values.py.)
+UNSTORABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 STORABLE = validate.Regexp(
     f"^[^{UNSTORABLE}]*$", error="must not contain control characters or invalid unicode"
 )
@@ -47,7 +48,8 @@ def text_pattern(*, single_line: bool, required: bool) -> str:
     something besides white space (which is trimmed)."""
     forbidden = LINE_FORBIDDEN if single_line else FREE_TEXT_FORBIDDEN
     if required:
-        return rf"^\s*[^{forbidden}\s][^{forbidden}]*$"
+        # white space that is not forbidden (a form feed is white space too), then a visible character
+        return rf"^[^{forbidden}\S]*[^{forbidden}\s][^{forbidden}]*$"
     return f"^[^{forbidden}]*$"
 
 
@@ -90,13 +92,19 @@ def line(limit: int, *, required: bool = True) -> fields.String:
     return text(limit, required=required, single_line=True)
 
 
+# YYYY-MM-DD within EARLIEST_DATE..LATEST_DATE (1900-01-01..2100-12-31), as a pattern: the range
+# the domain enforces, stated in the document (which day a month has is the `date` format's).
+BUSINESS_DATE_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+assert (EARLIEST_DATE.isoformat(), LATEST_DATE.isoformat()) == ("1900-01-01", "2100-12-31")
+
+
 class BusinessDate(fields.Date):
     """A business date as the public contract writes it, YYYY-MM-DD and nothing else (Python's
     parser would also take ``20270101`` and week dates such as ``2027-W01-1``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         metadata = {
-            "pattern": ISO_DATE.pattern,
+            "pattern": BUSINESS_DATE_PATTERN,
             "description": f"YYYY-MM-DD, from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}",
             **kwargs.pop("metadata", {}),
         }
