@@ -20,7 +20,7 @@ from uuid import UUID
 import pytest
 
 from application.demo import DEMO_PASSWORD
-from tests.http.conftest import Client, forebyg_command, today
+from tests.http.conftest import Client, today
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PACKAGE = "forebyg_client"
@@ -180,9 +180,3 @@ def test_a_client_generated_from_the_served_document_drives_a_journey(
     assert all(isinstance(entry, models.HistoryEntry) for entry in history.events)
     assert [entry.type_ for entry in history.events] == ["Referred", "Assessed", "ActionAgreed"]
     assert [entry.version for entry in history.events] == [1, 2, 3]
-
-
-def test_the_generator_is_found_beside_the_interpreter() -> None:
-    """The test above needs the `dev` extra's generator; without it, it must fail, not skip."""
-    assert GENERATOR.exists() or importlib.util.find_spec("openapi_python_client") is not None
-    assert forebyg_command("serve")
