@@ -162,6 +162,18 @@ def test_replay_leaves_out_personal_data_without_a_purpose(
     assert "Personal data is not shown" in out
 
 
+@pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\t"], ids=ascii)
+def test_replay_refuses_a_purpose_with_a_hidden_character_naming_it(
+    use_demo: DemoStore, capsys: pytest.CaptureFixture[str], hidden: str
+) -> None:
+    code = main(["replay", use_demo.replay_hint, "--purpose", f"opfølgning{hidden}på sag"])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "purpose:" in captured.err
+    assert "subject:" not in captured.out
+
+
 def test_replay_as_of_an_instant_before_everything_shows_the_case_not_yet_referred(
     use_demo: DemoStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
