@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import partial
 
+from application import operations
 from application.base import ForebygBase, today_in_denmark
 from application.cases import CaseCommands
 from application.forums import ForumCommands
@@ -74,6 +75,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
             self.access_log.create_tables(cursor)
             SessionStore.create_tables(cursor)
             dispatch.create_tables(cursor)
+            operations.create_tables(cursor)
 
     def close(self) -> None:
         self.read_store.close()

@@ -27,6 +27,7 @@ class Settings:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
+    metrics_token: str = ""  # /metrics answers only with this bearer token; unset: no /metrics
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,6 +56,7 @@ class Settings:
             ),
             behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
+            metrics_token=_metrics_token(environ.get("FOREBYG_METRICS_TOKEN", "")),
         )
 
     @property
@@ -132,3 +134,10 @@ def _retention(environ: Mapping[str, str]) -> RetentionPolicy:
         return RetentionPolicy.from_environ(environ)
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
+
+
+def _metrics_token(raw: str) -> str:
+    token = raw.strip()
+    if token and len(token) < 32:
+        raise ConfigurationError("FOREBYG_METRICS_TOKEN: at least 32 characters are required")
+    return token

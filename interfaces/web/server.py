@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from application.bootstrap import build_application
 from application.settings import Settings
@@ -41,7 +43,20 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
     else:
         # One SQLite writer process; threads serve concurrent readers.
         argv += ["--workers", str(workers or 1), "--worker-class", "gthread", "--threads", "4"]
+    # A worker that exits leaves its live gauges behind unless the arbiter marks it dead.
+    argv += ["--config", "python:interfaces.web.gunicorn_hooks"]
     return [*argv, "interfaces.web:create_app()"]
+
+
+def metrics_dir(settings: Settings) -> Path:
+    """A fresh, private directory for the workers' metric files (prometheus_client's
+    multiprocess mode): emptied at every start, so no figure of a past run is added in."""
+    path = settings.data_dir / "metrics"
+    if path.exists():
+        shutil.rmtree(path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.mkdir(mode=0o700)
+    return path
 
 
 def serve(settings: Settings, *, workers: int | None, host: str) -> int:
@@ -54,5 +69,6 @@ def serve(settings: Settings, *, workers: int | None, host: str) -> int:
         f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
         flush=True,
     )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(settings))
     os.execv(sys.executable, gunicorn_argv(settings, workers, host))
     return 0  # pragma: no cover - execv does not return
