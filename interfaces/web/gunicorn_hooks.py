@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from interfaces.logs import gunicorn_logconfig
+
+logconfig_dict = gunicorn_logconfig()  # every line JSON and redacted (interfaces/logs.py)
+
 
 def child_exit(server: Any, worker: Any) -> None:
     """A worker is gone: its live gauges leave the figures (prometheus_client multiprocess)."""

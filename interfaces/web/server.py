@@ -11,10 +11,6 @@ from pathlib import Path
 from application.bootstrap import build_application
 from application.settings import Settings
 
-# The path without its query string (a read's `?purpose=` is personal context, kept out of
-# operational logs), and no Referer (another page's URL, query included).
-ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s "%(a)s"'
-
 
 def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
     cores = os.cpu_count() or 1
@@ -24,10 +20,6 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
         "gunicorn",
         "--bind",
         f"{host}:{settings.port}",
-        "--access-logfile",
-        "-",
-        "--access-logformat",
-        ACCESS_LOG_FORMAT,
         "--graceful-timeout",
         "20",
         "--no-control-socket",  # several servers on one host would share one control socket
@@ -43,7 +35,9 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
     else:
         # One SQLite writer process; threads serve concurrent readers.
         argv += ["--workers", str(workers or 1), "--worker-class", "gthread", "--threads", "4"]
-    # A worker that exits leaves its live gauges behind unless the arbiter marks it dead.
+    # JSON log lines (gunicorn's access log is off: the app writes one line per request, with
+    # its URL rule rather than the path and query); a worker that exits is marked dead for
+    # the metrics.
     argv += ["--config", "python:interfaces.web.gunicorn_hooks"]
     return [*argv, "interfaces.web:create_app()"]
 
