@@ -25,7 +25,13 @@ from application.errors import (
 )
 from application.privacy.keystore import KeyStore
 from application.privacy.sealing import SealedAsDict, SealingMapper
-from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore, check_all_when_one_is_broken
+from application.readmodels.store import (
+    PostgresStore,
+    SQLiteStore,
+    SqlStore,
+    check_all_when_one_is_broken,
+    connect_privately,
+)
 from application.receipts import CommandReceipt, Idempotency, Recorded
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -82,6 +88,8 @@ class ForebygBase(Application[UUID]):
         pool = getattr(getattr(recorder, "datastore", None), "pool", None)
         if pool is not None and getattr(pool, "_check", None) is not None:  # PostgreSQL, pre-ping on
             check_all_when_one_is_broken(pool)
+        if pool is not None and self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
+            connect_privately(pool)
         return recorder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -51,7 +51,8 @@ def serve(settings: Settings, *, workers: int | None, host: str) -> int:
     finally:
         app.close()
     print(
-        f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
+        f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)\n"
+        f"Its store: {settings.store_name}",
         flush=True,
     )
     os.execv(sys.executable, gunicorn_argv(settings, workers, host))
