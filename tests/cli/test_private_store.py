@@ -22,7 +22,10 @@ from uuid import uuid4
 import psycopg
 import pytest
 
+from application.app import Forebyg
 from application.demo import DEMO_PASSWORD
+from application.errors import StoreNotReadyError
+from application.readmodels.store import SQLiteStore
 from application.settings import Settings
 from interfaces.scheduler import FileLeaderLock
 from tests.conftest import POSTGRES_URL, TODAY, require_postgres
@@ -173,6 +176,38 @@ def test_the_schedulers_lock_file_is_0600(data_dir: Path) -> None:
         lock.release()
 
     assert modes(data_dir) == private({"scheduler.lock"})
+
+
+def test_a_database_file_that_sqlite_creates_itself_is_the_owners_alone(tmp_path: Path) -> None:
+    """Were the file gone when a connection opens (the event store's, making its tables or
+    not, or the read models' own), SQLite would make it at 0644 less the umask: every
+    connection is opened under umask 077."""
+
+    def events(name: str, create_tables: str) -> Forebyg:
+        path = str(tmp_path / name)
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+        return Forebyg(env={**env, "CREATE_TABLE": create_tables})
+
+    previous = os.umask(PERMISSIVE)
+    try:
+        made = events("made.sqlite3", "y")  # the tables made as the application is built
+        opened = events("opened.sqlite3", "n")  # the file made by the first connection
+        reads = SQLiteStore(str(tmp_path / "reads.sqlite3"))
+        try:
+            with pytest.raises(StoreNotReadyError):
+                opened.check_ready()
+            with reads.transaction() as cursor:
+                cursor.execute("CREATE TABLE t (x)")
+            found = modes(tmp_path)
+        finally:
+            made.close()
+            opened.close()
+            reads.close()
+    finally:
+        os.umask(previous)
+
+    assert {"made.sqlite3", "opened.sqlite3", "reads.sqlite3", "reads.sqlite3-wal"} <= set(found)
+    assert found == {".": found["."], **{name: oct(0o600) for name in found if name != "."}}, found
 
 
 # --- a store found open is tightened ---------------------------------------------------------
