@@ -23,9 +23,16 @@ from application.errors import (
     StaleVersionError,
     StoreNotReadyError,
 )
+from application.privacy.files import private_umask
 from application.privacy.keystore import KeyStore
 from application.privacy.sealing import SealedAsDict, SealingMapper
-from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore, check_all_when_one_is_broken
+from application.readmodels.store import (
+    PostgresStore,
+    SQLiteStore,
+    SqlStore,
+    check_all_when_one_is_broken,
+    connect_privately,
+)
 from application.receipts import CommandReceipt, Idempotency, Recorded
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -78,10 +85,14 @@ class ForebygBase(Application[UUID]):
 
     def construct_recorder(self) -> Recorder:  # type: ignore[override]
         # A process recorder stores tracking records in the events' transaction (read models).
-        recorder = self.factory.process_recorder()
+        sqlite = self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
+        with private_umask() if sqlite else contextlib.nullcontext():  # it may create tables
+            recorder = self.factory.process_recorder()
         pool = getattr(getattr(recorder, "datastore", None), "pool", None)
         if pool is not None and getattr(pool, "_check", None) is not None:  # PostgreSQL, pre-ping on
             check_all_when_one_is_broken(pool)
+        if pool is not None and sqlite:
+            connect_privately(pool)
         return recorder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

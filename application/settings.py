@@ -67,6 +67,18 @@ class Settings:
     def sqlite_path(self) -> Path:
         return self.data_dir / "forebyg.sqlite3"
 
+    @property
+    def store_name(self) -> str:
+        """Where the data is, for messages: the SQLite file, or the PostgreSQL database and
+        schema (never the URL, which may hold a password)."""
+        if not self.uses_postgres:
+            return str(self.sqlite_path)
+        env = self.persistence_env()
+        return (
+            f'PostgreSQL database "{env["POSTGRES_DBNAME"]}" on {env["POSTGRES_HOST"]}:'
+            f'{env["POSTGRES_PORT"]}, schema "{env["POSTGRES_SCHEMA"]}"'
+        )
+
     def persistence_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """The `eventsourcing` library's environment for this configuration."""
         # Cached aggregates are fast-forwarded from the store on every read, so several

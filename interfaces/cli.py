@@ -15,7 +15,7 @@ from application.app import Forebyg
 from application.base import today_in_denmark
 from application.bootstrap import build_application, migrate
 from application.demo import DEMO_PASSWORD, ORGS, USERS, build_demo
-from application.errors import ApplicationError, NotFoundError, StoreNotReadyError
+from application.errors import ApplicationError, NotFoundError
 from application.settings import Settings
 from domain.errors import DomainError
 from domain.values import ISO_DATE
@@ -55,8 +55,6 @@ def parse_date(value: str, what: str) -> date:
 
 
 def open_app(settings: Settings, today: date | None = None) -> Forebyg:
-    if not settings.uses_postgres and not settings.sqlite_path.exists():
-        raise StoreNotReadyError(f"no store at {settings.sqlite_path}; run `forebyg migrate` first")
     app = build_application(settings) if today is None else build_application(settings, clock=lambda: today)
     app.check_ready()
     return app
@@ -64,8 +62,7 @@ def open_app(settings: Settings, today: date | None = None) -> Forebyg:
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     sealed = migrate(settings)
-    where = settings.database_url.split("@")[-1] if settings.uses_postgres else settings.sqlite_path
-    print(f"Forebyg tables are ready in {where}")
+    print(f"Forebyg tables are ready in {settings.store_name}")
     if sealed:
         print(f"sealed the texts of {sealed} forum event(s) that an earlier version stored in clear")
     return 0
@@ -77,19 +74,18 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     app = open_app(settings, today)
     if app.recorder.max_notification_id():
         if args.if_empty:
-            print("The store already holds data; serving it as it is.")
+            print(f"The store ({settings.store_name}) already holds data; serving it as it is.")
             return 0
         print(
-            "The store already holds data; the demo municipality is built only into an empty store.",
+            f"The store ({settings.store_name}) already holds data; "
+            "the demo municipality is built only into an empty store.",
             file=sys.stderr,
         )
-        print(
-            f"(Remove {settings.sqlite_path} or use another FOREBYG_DATA_DIR to rebuild it.)", file=sys.stderr
-        )
+        print(f"({rebuild_hint(settings)})", file=sys.stderr)
         return 1
     summary = build_demo(app, today=today, cases=args.cases, seed=args.seed)
     print(
-        f"Demo municipality built as of {today}: {len(summary.forums)} forums, "
+        f"Demo municipality built into {settings.store_name} as of {today}: {len(summary.forums)} forums, "
         f"{len(summary.cases)} cases, {summary.meetings_held} meetings held."
     )
     print(f"Actions: {dict(summary.actions)}; closures: {dict(summary.closures)}")
@@ -115,6 +111,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     example = summary.reopened[0] if summary.reopened else summary.cases[0]
     print(f"\nTry: forebyg replay {example}")
     return 0
+
+
+def rebuild_hint(settings: Settings) -> str:
+    if settings.uses_postgres:
+        return "Name an empty schema with ?schema= in FOREBYG_DATABASE_URL to rebuild it."
+    return f"Remove {settings.sqlite_path} or use another FOREBYG_DATA_DIR to rebuild it."
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:

@@ -16,10 +16,12 @@ import signal
 import threading
 import zlib
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from application.bootstrap import build_application
 from application.operations import SchedulerStatus
+from application.privacy.files import SCHEDULER_LOCK, open_private
 from application.reminders.dispatch import Dispatcher
 from application.settings import Settings
 from interfaces.mail import mailer_for
@@ -101,7 +103,7 @@ class FileLeaderLock:
     def hold(self) -> bool:
         if self.handle is not None:
             return True
-        handle = open(self.path, "a")  # noqa: SIM115 - kept open while holding the lock
+        handle = open_private(Path(self.path))  # kept open while holding the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -139,7 +141,7 @@ def run(settings: Settings, *, once: bool) -> int:
     lock = (
         PostgresLeaderLock(env)
         if settings.uses_postgres
-        else FileLeaderLock(str(settings.data_dir / "scheduler.lock"))
+        else FileLeaderLock(str(settings.data_dir / SCHEDULER_LOCK))
     )
     standing_by = threading.Event()
     status = SchedulerStatus()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from application.bootstrap import build_application
+from application.privacy.files import private_dir
 from application.settings import Settings
 
 
@@ -48,9 +49,8 @@ def metrics_dir(settings: Settings) -> Path:
     path = settings.data_dir / "metrics"
     if path.exists():
         shutil.rmtree(path)
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.mkdir(mode=0o700)
-    return path
+    private_dir(settings.data_dir)
+    return private_dir(path)
 
 
 def serve(settings: Settings, *, workers: int | None, host: str) -> int:
@@ -60,9 +60,11 @@ def serve(settings: Settings, *, workers: int | None, host: str) -> int:
     finally:
         app.close()
     print(
-        f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
+        f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)\n"
+        f"Its store: {settings.store_name}",
         flush=True,
     )
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(settings))
+    os.umask(0o077)  # whatever the server and its libraries create is the owner's alone
     os.execv(sys.executable, gunicorn_argv(settings, workers, host))
     return 0  # pragma: no cover - execv does not return

@@ -115,7 +115,7 @@ def test_the_logs_of_a_journey_hold_no_personal_value_token_or_password(
         store.close()
 
     output = server.output()
-    said = "Forebyg serves on "  # the one line `serve` prints for a person before gunicorn starts
+    said = ("Forebyg serves on ", "Its store: ")  # what `serve` prints for a person before gunicorn
     lines = [line for line in output.splitlines() if line.strip() and not line.startswith(said)]
     entries = [json.loads(line) for line in lines]  # every line is JSON, gunicorn's own included
     requests = [e for e in entries if e["logger"] == "forebyg.request"]
