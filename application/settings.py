@@ -27,6 +27,7 @@ class Settings:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
+    erasure_ledger: Path | None = None  # a directory outside the store and its backups
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,6 +56,9 @@ class Settings:
             ),
             behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
+            erasure_ledger=Path(environ["FOREBYG_ERASURE_LEDGER"])
+            if environ.get("FOREBYG_ERASURE_LEDGER")
+            else None,
         )
 
     @property
