@@ -7,6 +7,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
+from application import operations
 from application.base import ForebygBase, today_in_denmark
 from application.cases import CaseCommands
 from application.errors import StoreNotReadyError
@@ -79,6 +80,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
             self.access_log.create_tables(cursor)
             SessionStore.create_tables(cursor)
             dispatch.create_tables(cursor)
+            operations.create_tables(cursor)
 
     def check_ready(self) -> None:
         """The store answers, and holds every erasure of the erasure ledger."""

@@ -28,6 +28,7 @@ class Settings:
     behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
     erasure_ledger: Path | None = None  # a directory outside the store and its backups
+    metrics_token: str = ""  # /metrics answers only with this bearer token; unset: no /metrics
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             erasure_ledger=Path(environ["FOREBYG_ERASURE_LEDGER"])
             if environ.get("FOREBYG_ERASURE_LEDGER")
             else None,
+            metrics_token=_metrics_token(environ.get("FOREBYG_METRICS_TOKEN", "")),
         )
 
     @property
@@ -136,3 +138,10 @@ def _retention(environ: Mapping[str, str]) -> RetentionPolicy:
         return RetentionPolicy.from_environ(environ)
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
+
+
+def _metrics_token(raw: str) -> str:
+    token = raw.strip()
+    if token and len(token) < 32:
+        raise ConfigurationError("FOREBYG_METRICS_TOKEN: at least 32 characters are required")
+    return token

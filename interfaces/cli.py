@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import signal
 import sys
@@ -21,7 +20,7 @@ from application.errors import ApplicationError, NotFoundError, StoreNotReadyErr
 from application.settings import Settings
 from domain.errors import DomainError
 from domain.values import ISO_DATE
-from interfaces import timeline
+from interfaces import logs, timeline
 
 
 class UsageError(Exception):
@@ -209,7 +208,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.rebuild:
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -221,7 +220,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     from interfaces import scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure()
     return scheduler.run(settings, once=args.once)
 
 

@@ -41,7 +41,18 @@ def create_app(
     testing: bool = False,
 ) -> Flask:
     """The Flask app for this configuration (by default the process environment)."""
-    from interfaces.web import cases, followup, forums, health, openapi, privacy, tokens, users
+    from interfaces.web import (
+        cases,
+        followup,
+        forums,
+        health,
+        metrics,
+        openapi,
+        privacy,
+        requestlog,
+        tokens,
+        users,
+    )
     from interfaces.web.errors import register_error_handlers
 
     if config is None:
@@ -63,6 +74,8 @@ def create_app(
     app.extensions["forebyg"] = application or build_application(settings)
     app.extensions["settings"] = settings
     register_error_handlers(app)
+    metrics.install(app)
+    requestlog.install(app)
     for blueprint in (
         tokens.bp,
         forums.bp,

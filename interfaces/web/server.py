@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from application.bootstrap import build_application
 from application.settings import Settings
-
-# The path without its query string (a read's `?purpose=` is personal context, kept out of
-# operational logs), and no Referer (another page's URL, query included).
-ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s "%(a)s"'
 
 
 def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
@@ -22,10 +20,6 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
         "gunicorn",
         "--bind",
         f"{host}:{settings.port}",
-        "--access-logfile",
-        "-",
-        "--access-logformat",
-        ACCESS_LOG_FORMAT,
         "--graceful-timeout",
         "20",
         "--no-control-socket",  # several servers on one host would share one control socket
@@ -41,7 +35,22 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
     else:
         # One SQLite writer process; threads serve concurrent readers.
         argv += ["--workers", str(workers or 1), "--worker-class", "gthread", "--threads", "4"]
+    # JSON log lines (gunicorn's access log is off: the app writes one line per request, with
+    # its URL rule rather than the path and query); a worker that exits is marked dead for
+    # the metrics.
+    argv += ["--config", "python:interfaces.web.gunicorn_hooks"]
     return [*argv, "interfaces.web:create_app()"]
+
+
+def metrics_dir(settings: Settings) -> Path:
+    """A fresh, private directory for the workers' metric files (prometheus_client's
+    multiprocess mode): emptied at every start, so no figure of a past run is added in."""
+    path = settings.data_dir / "metrics"
+    if path.exists():
+        shutil.rmtree(path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.mkdir(mode=0o700)
+    return path
 
 
 def serve(settings: Settings, *, workers: int | None, host: str) -> int:
@@ -54,5 +63,6 @@ def serve(settings: Settings, *, workers: int | None, host: str) -> int:
         f"Forebyg serves on http://{host}:{settings.port}/  (API: /api, OpenAPI: /api/openapi.json)",
         flush=True,
     )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(settings))
     os.execv(sys.executable, gunicorn_argv(settings, workers, host))
     return 0  # pragma: no cover - execv does not return

@@ -255,6 +255,7 @@ def today() -> date:
 def gunicorn_problems(stderr: str, ignore: Sequence[str] = ()) -> list[str]:
     """Lines of the server's log that report an error."""
     markers = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", "ERROR:", "Exception", "WORKER TIMEOUT")
+    markers += ('"level": "error"', '"level": "critical"')  # JSON lines (interfaces/logs.py)
     return [
         line
         for line in stderr.splitlines()
