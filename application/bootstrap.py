@@ -26,6 +26,7 @@ def build_application(settings: Settings, clock: Callable[[], date] = today_in_d
         policy=settings.reminders,
         retention_policy=settings.retention,
         session_policy=settings.sessions,
+        erasure_ledger=settings.erasure_ledger,
     )
 
 

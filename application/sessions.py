@@ -151,6 +151,12 @@ class SessionStore:
                 (self.clock(), str(user_id)),
             )
 
+    def end_every_session(self) -> int:
+        """End every open session (after a restore): how many."""
+        with self.store.transaction() as cursor:
+            cursor.execute("UPDATE sessions SET ended_at = ? WHERE ended_at IS NULL", (self.clock(),))
+            return int(cursor.rowcount)
+
     # --- throttling ------------------------------------------------------------------
 
     def _subjects(self, username: str, address: str) -> list[tuple[str, int, float]]:

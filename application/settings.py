@@ -27,6 +27,7 @@ class Settings:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
+    erasure_ledger: Path | None = None  # a directory outside the store and its backups
     metrics_token: str = ""  # /metrics answers only with this bearer token; unset: no /metrics
 
     @classmethod
@@ -56,6 +57,9 @@ class Settings:
             ),
             behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
+            erasure_ledger=Path(environ["FOREBYG_ERASURE_LEDGER"])
+            if environ.get("FOREBYG_ERASURE_LEDGER")
+            else None,
             metrics_token=_metrics_token(environ.get("FOREBYG_METRICS_TOKEN", "")),
         )
 

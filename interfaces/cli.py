@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from uuid import UUID
 
 from application.app import Forebyg
@@ -236,6 +237,49 @@ def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from application.backup import backup
+
+    manifest = backup(settings, Path(args.out))
+    print(
+        f"Backed up {manifest.events} event(s) (last notification id {manifest.last_notification_id})"
+        f" of the {manifest.store} store to {args.out}; sha256 {manifest.sha256}"
+    )
+    if settings.erasure_ledger is None:
+        print(
+            "warning: FOREBYG_ERASURE_LEDGER is not set: a restore of this backup cannot re-apply"
+            " erasures made after it (see docs/operations.md)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from application.backup import restore
+
+    report = restore(settings, Path(args.file), replace=args.replace)
+    manifest = report.manifest
+    print(
+        f"Restored {manifest.events} event(s) (last notification id {manifest.last_notification_id})"
+        f" from the backup of {manifest.created_at} (Forebyg {manifest.forebyg_version});"
+        f" re-applied {report.erasures_reapplied} erasure(s) from the erasure ledger;"
+        f" ended {report.sessions_ended} session(s)"
+    )
+    return 0
+
+
+def cmd_reapply_erasures(settings: Settings, _: argparse.Namespace) -> int:
+    if not settings.uses_postgres and not settings.sqlite_path.exists():
+        raise StoreNotReadyError(f"no store at {settings.sqlite_path}; run `forebyg migrate` first")
+    app = build_application(settings)  # not ready yet, by definition: no check_ready
+    try:
+        reapplied = app.reapply_erasures()
+    finally:
+        app.close()
+    print(f"re-applied {len(reapplied)} erasure(s) from the erasure ledger")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forebyg", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -297,10 +341,23 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--password-stdin", action="store_true")
     sign_out = users.add_parser("sign-out", help="end every session of a user")
     sign_out.add_argument("username", metavar="USERNAME")
+    backup = commands.add_parser("backup", help="write a consistent copy of the whole store to a file")
+    backup.add_argument("--out", required=True, metavar="FILE")
+    restore = commands.add_parser(
+        "restore", help="restore a backup into an empty store, then re-apply the ledger's erasures"
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument("--replace", action="store_true", help="replace a store that holds events")
+    commands.add_parser(
+        "reapply-erasures", help="apply the erasure ledger's erasures that the store lacks (after a restore)"
+    )
     return parser
 
 
 HANDLERS = {
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "reapply-erasures": cmd_reapply_erasures,
     "migrate": cmd_migrate,
     "demo": cmd_demo,
     "replay": cmd_replay,
