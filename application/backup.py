@@ -36,6 +36,7 @@ from typing import IO, Any
 
 from application.bootstrap import build_application, migrate
 from application.errors import ApplicationError
+from application.privacy.files import private_dir
 from application.settings import Settings
 
 FORMAT = "forebyg-backup"
@@ -244,8 +245,7 @@ def restore(settings: Settings, file: Path, *, replace: bool = False) -> Restore
             f"the store already holds {held} event(s); restoring would replace them"
             " (say --replace if that is meant)"
         )
-    directory = settings.data_dir if not settings.uses_postgres else Path(tempfile.gettempdir())
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dir(settings.data_dir) if not settings.uses_postgres else Path(tempfile.gettempdir())
     with _private_tempdir(directory) as work:
         payload = work / manifest.payload
         with tarfile.open(file, mode="r:") as tar:

@@ -269,8 +269,6 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reapply_erasures(settings: Settings, _: argparse.Namespace) -> int:
-    if not settings.uses_postgres and not settings.sqlite_path.exists():
-        raise StoreNotReadyError(f"no store at {settings.sqlite_path}; run `forebyg migrate` first")
     app = build_application(settings)  # not ready yet, by definition: no check_ready
     try:
         reapplied = app.reapply_erasures()
