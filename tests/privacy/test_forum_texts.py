@@ -17,6 +17,7 @@ from eventsourcing.persistence import Mapper
 
 from application.app import Forebyg
 from application.base import today_in_denmark
+from application.bootstrap import migrate
 from application.demo import build_demo
 from application.privacy.retention import RetentionPolicy
 from domain.errors import InvalidValueError
@@ -394,3 +395,15 @@ def test_a_text_without_a_business_date_is_dated_the_day_it_was_recorded_in_denm
     monkeypatch.undo()
     written = {k["kind"]: k["written_on"] for k in app.text_retention_schedule()}
     assert written == {"meeting": "2026-12-03"}
+
+
+def test_migrate_runs_again_over_a_store_with_snapshots(store: Store) -> None:
+    """Migrating looks through the snapshots for forum texts an earlier version kept in them: on
+    PostgreSQL the library's rows are dicts, and reading them by position failed."""
+    app = store.app()
+    build_demo(app, today=TODAY, cases=2)
+    forum, _held, _cancelled = forum_with_texts(app, f"M{uuid4().hex[:12]}")
+    app.take_snapshot(forum)
+    assert migrate(store.settings) == 0
+    assert migrate(store.settings) == 0
+    assert {m["status"] for m in store.app().get_forum(forum)["meetings"]} == {"held", "cancelled"}
