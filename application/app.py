@@ -60,7 +60,11 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
         self.policy = policy or ReminderPolicy()
         self.retention_policy = retention_policy or RetentionPolicy()
         self.access_log = AccessLog(self.read_store)
-        self.sessions = SessionStore(self.read_store, session_policy or SessionPolicy())
+        self.sessions = SessionStore(
+            self.read_store,
+            session_policy or SessionPolicy(),
+            erasure_generation=self.keystore.generation if self.keys_apart else None,
+        )
         self.workflow = Projector(
             self,
             self.read_store,
@@ -75,8 +79,9 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
 
     def create_read_models(self) -> None:
         self.workflow.create_tables()
-        with self.read_store.transaction() as cursor:
+        with self.key_store_db.transaction() as cursor:
             KeyStore.create_tables(cursor)
+        with self.read_store.transaction() as cursor:
             self.access_log.create_tables(cursor)
             SessionStore.create_tables(cursor)
             dispatch.create_tables(cursor)
@@ -96,5 +101,7 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
             )
 
     def close(self) -> None:
+        if self.keys_apart:
+            self.key_store_db.close()
         self.read_store.close()
         super().close()

@@ -92,8 +92,6 @@ def figures(app: Forebyg, *, scheduler_interval_seconds: int) -> Figures:
         position = int(row[0]) if row else 0
         due = count("SELECT COUNT(*) FROM reminders_due WHERE sent = 0 AND fire_on <= ?", today)
         sent = count("SELECT COUNT(*) FROM reminders_due WHERE sent = 1")
-        subjects = count("SELECT COUNT(*) FROM subject_keys WHERE erased_at IS NOT NULL")
-        texts = count("SELECT COUNT(*) FROM text_keys WHERE erased_at IS NOT NULL")
         active = count("SELECT COUNT(*) FROM scheduler_status WHERE active = 1 AND beat_at >= ?", live_after)
         standing_by = count(
             "SELECT COUNT(*) FROM scheduler_status WHERE active = 0 AND beat_at >= ?", live_after
@@ -105,6 +103,11 @@ def figures(app: Forebyg, *, scheduler_interval_seconds: int) -> Figures:
             " FROM scheduler_status"
         )
         delivered, emailed, failed = (int(n) for n in cursor.fetchone())
+    with app.keystore.store.transaction() as cursor:  # perhaps a database of its own
+        cursor.execute("SELECT COUNT(*) FROM subject_keys WHERE erased_at IS NOT NULL")
+        subjects = int(cursor.fetchone()[0] or 0)
+        cursor.execute("SELECT COUNT(*) FROM text_keys WHERE erased_at IS NOT NULL")
+        texts = int(cursor.fetchone()[0] or 0)
     return Figures(
         events=events,
         projection_position=position,

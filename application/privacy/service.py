@@ -123,7 +123,7 @@ class PrivacyCommands(ForebygBase):
         entries = self.erasure_ledger.entries()
         if not entries:
             return []
-        with self.read_store.transaction() as cursor:  # two reads, however long the ledger
+        with self.keystore.store.transaction() as cursor:  # two reads, however long the ledger
             cursor.execute("SELECT subject_id, created_at FROM subject_keys WHERE erased_at IS NULL")
             subjects = {row[0]: row[1] for row in cursor.fetchall()}
             cursor.execute(
@@ -205,7 +205,7 @@ class PrivacyCommands(ForebygBase):
     def text_retention_schedule(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
         """Every forum text not yet destroyed, and the day retention destroys it."""
         access.check_role(caller, Role.DPO)
-        with self.read_store.transaction() as cursor:
+        with self.keystore.store.transaction() as cursor:
             keys = self.keystore.text_keys(cursor)
         return retention.text_schedule(keys, self.retention_policy)
 
@@ -283,8 +283,11 @@ class PrivacyCommands(ForebygBase):
         """Subjects whose cases are all closed, and when their personal data will be erased."""
         access.check_role(caller, Role.DPO)
         self.workflow.catch_up()  # type: ignore[attr-defined]
-        with self.read_store.transaction() as cursor:
-            return retention.schedule(cursor, self.retention_policy)
+        if self.keystore.store is self.read_store:  # one database: one transaction
+            with self.read_store.transaction() as cursor:
+                return retention.schedule(cursor, cursor, self.retention_policy)
+        with self.keystore.store.transaction() as keys, self.read_store.transaction() as cases:
+            return retention.schedule(keys, cases, self.retention_policy)
 
     def apply_retention(self, on: date | None = None) -> list[str]:
         """Erase every subject whose retention period has run out (the scheduler's job)."""
