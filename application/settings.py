@@ -27,6 +27,7 @@ class Settings:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
+    request_timeout_seconds: int = 10
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,6 +56,7 @@ class Settings:
             ),
             behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
+            request_timeout_seconds=_positive(environ, "FOREBYG_REQUEST_TIMEOUT_SECONDS", 10),
         )
 
     @property
@@ -91,7 +93,7 @@ class Settings:
             POSTGRES_USER=unquote(parts.username or "postgres"),
             POSTGRES_PASSWORD=unquote(parts.password or ""),
             POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
-            # A sync worker serves one request at a time: one pooled connection kept open,
+            # A worker's threads (4) serve a request each: one pooled connection kept open,
             # a few more on demand, so many workers stay well inside max_connections.
             POSTGRES_POOL_SIZE=query.get("pool_size", ["1"])[0],
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["4"])[0],

@@ -13,6 +13,9 @@ from application.settings import Settings
 # operational logs), and no Referer (another page's URL, query included).
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s "%(a)s"'
 
+WORKER_CLASS = "interfaces.web.worker.BufferingWorker"
+THREADS = 4
+
 
 def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
     cores = os.cpu_count() or 1
@@ -36,11 +39,12 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
         # gunicorn trusts X-Forwarded-* from loopback by default; only a configured TLS proxy
         # may say a request came over https (ProxyFix in create_app then reads its headers).
         argv += ["--forwarded-allow-ips", ""]
-    if settings.uses_postgres:
-        argv += ["--workers", str(workers or 2 * cores), "--worker-class", "sync"]
-    else:
-        # One SQLite writer process; threads serve concurrent readers.
-        argv += ["--workers", str(workers or 1), "--worker-class", "gthread", "--threads", "4"]
+    # Threads serve whole requests only: the worker's event loop reads each request first (see
+    # interfaces/web/worker.py), so slow clients cannot hold the threads. On SQLite one process,
+    # the single writer; on PostgreSQL 2 per core.
+    default_workers = 2 * cores if settings.uses_postgres else 1
+    argv += ["--workers", str(workers or default_workers), "--worker-class", WORKER_CLASS]
+    argv += ["--threads", str(THREADS)]
     return [*argv, "interfaces.web:create_app()"]
 
 

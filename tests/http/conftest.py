@@ -141,6 +141,7 @@ class Server:
     settings: Settings
     workers: int
     log_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -158,7 +159,7 @@ class Server:
             self.process = subprocess.Popen(
                 forebyg_command("serve", "--workers", str(self.workers)),
                 cwd=ROOT,
-                env=server_env(self.settings, self.port),
+                env={**server_env(self.settings, self.port), **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -212,8 +213,8 @@ def serve(postgres_settings: Settings, tmp_path: Path) -> Iterator[Any]:
     started: list[Server] = []
     prepare_accounts(postgres_settings)
 
-    def start(workers: int, *, wait: bool = True) -> Server:
-        server = Server(postgres_settings, workers, tmp_path / "logs")
+    def start(workers: int, *, wait: bool = True, env: Mapping[str, str] | None = None) -> Server:
+        server = Server(postgres_settings, workers, tmp_path / "logs", env=dict(env or {}))
         started.append(server)
         server.start()
         if wait:
