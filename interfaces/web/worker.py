@@ -100,7 +100,7 @@ class RequestScan:
     complete, so that gunicorn's parser, which is stricter, refuses it."""
 
     def __init__(self, data: bytes = b"", *, max_head: int, max_body: int) -> None:
-        self.buf = bytearray(data)
+        self.buf = bytearray()
         self.max_head, self.max_body = max_head, max_body
         self.body_start: int | None = None
         self.length: int | None = None  # Content-Length, when the body has one
@@ -108,7 +108,7 @@ class RequestScan:
         self.chunked_size = 0
         self.expects_continue = False
         self.state = INCOMPLETE
-        self.feed(b"")
+        self.feed(data)
 
     def feed(self, data: bytes) -> str:
         searched_from = max(0, len(self.buf) - 3)
