@@ -226,6 +226,26 @@ def serve(postgres_settings: Settings, tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
+@pytest.fixture
+def serve_sqlite(sqlite_settings: Settings, tmp_path: Path) -> Iterator[Any]:
+    """Start `forebyg serve` on the test's migrated SQLite store (one process, its only writer),
+    with the demo accounts; stopped at teardown."""
+    started: list[Server] = []
+    prepare_accounts(sqlite_settings)
+
+    def start(*, env: Mapping[str, str] | None = None) -> Server:
+        data_dir = {"FOREBYG_DATA_DIR": str(sqlite_settings.data_dir)}
+        server = Server(sqlite_settings, 1, tmp_path / "logs", env={**data_dir, **(env or {})})
+        started.append(server)
+        server.start()
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 def concurrently(calls: list[Callable[[], Answer]]) -> list[Answer]:
     """Run the calls in as many threads, released together; their answers in order."""
     barrier = threading.Barrier(len(calls))

@@ -23,9 +23,8 @@ from interfaces.web.headers import SECURITY_HEADERS
 from interfaces.web.server import THREADS
 from tests.http.conftest import Client, Server, gunicorn_problems
 
-pytestmark = pytest.mark.postgres
 
-
+@pytest.mark.postgres
 def test_a_stated_purpose_appears_in_no_log_of_the_server(serve: Any) -> None:
     server: Server = serve(1)
     purpose = f"purpose-{uuid4().hex}"
@@ -43,6 +42,7 @@ def test_a_stated_purpose_appears_in_no_log_of_the_server(serve: Any) -> None:
     assert purpose not in output, output
 
 
+@pytest.mark.postgres
 def test_x_forwarded_proto_from_loopback_is_not_trusted_without_a_tls_proxy(serve: Any) -> None:
     server: Server = serve(1)
     spoofed = Client(server.port).get("/healthz", headers={"X-Forwarded-Proto": "https"})
@@ -148,9 +148,16 @@ class Tricklers:
             sock.close()
 
 
-def test_slow_clients_hold_no_worker_and_are_cut_off_with_408(serve: Any) -> None:
-    server: Server = serve(2, env={"FOREBYG_REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)})
-    threads = 2 * THREADS  # every thread of both workers
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
+def test_slow_clients_hold_no_worker_and_are_cut_off_with_408(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    env = {"FOREBYG_REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)}
+    if store == "postgres":
+        workers, server = 2, request.getfixturevalue("serve")(2, env=env)
+    else:  # one process, the store's only writer
+        workers, server = 1, request.getfixturevalue("serve_sqlite")(env=env)
+    threads = workers * THREADS  # every thread of every worker
     client = Client(server.port, timeout=10).sign_in()
     body_start = (
         b"POST /api/tokens HTTP/1.1\r\nHost: forebyg\r\nContent-Type: application/json\r\n"
@@ -185,6 +192,7 @@ def test_slow_clients_hold_no_worker_and_are_cut_off_with_408(serve: Any) -> Non
     assert gunicorn_problems(server.stderr()) == []
 
 
+@pytest.mark.postgres
 def test_what_gunicorn_refuses_is_answered_as_problem_json_and_named_in_no_log(
     serve: Any, subtests: pytest.Subtests
 ) -> None:
@@ -236,6 +244,7 @@ def test_what_gunicorn_refuses_is_answered_as_problem_json_and_named_in_no_log(
     assert purpose not in server.stdout_path.read_text() + server.stderr()
 
 
+@pytest.mark.postgres
 def test_the_worker_answers_expect_100_continue_and_pipelined_requests(serve: Any) -> None:
     server: Server = serve(1)
     body = json.dumps({"username": "koordinator", "password": DEMO_PASSWORD}).encode()
