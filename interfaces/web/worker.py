@@ -151,12 +151,13 @@ class RequestScan:
         ]
         lengths, codings = fields.get(b"content-length", []), fields.get(b"transfer-encoding", [])
         if codings:
-            if lengths or [c.strip().lower() for c in b",".join(codings).split(b",")] != [b"chunked"]:
-                return COMPLETE  # gunicorn refuses both framings at once, or another coding
-            self.chunk_at = 0
+            stacked = [c.strip().lower() for c in b",".join(codings).split(b",")]
+            if lengths or stacked[-1] != b"chunked":
+                return COMPLETE  # gunicorn refuses both framings at once, or a body not chunked
+            self.chunk_at = 0  # chunked last, so chunks frame the body (gzip, chunked too)
             return INCOMPLETE
         if lengths:
-            if len(set(lengths)) != 1 or not lengths[0].isdigit():
+            if len(lengths) != 1 or not lengths[0].isdigit():
                 return COMPLETE  # gunicorn answers 400
             self.length = int(lengths[0])
             return TOO_LARGE if self.length > self.max_body else INCOMPLETE

@@ -164,8 +164,10 @@ def test_slow_clients_hold_no_worker_and_are_cut_off_with_408(
         b"Content-Length: 1000\r\n\r\n{"
     )
     header_start = b"GET /api/cases HTTP/1.1\r\nHost: forebyg\r\nX-Slow: "
+    chunked = b"POST /api/tokens HTTP/1.1\r\nHost: forebyg\r\nTransfer-Encoding: %s\r\n\r\n1000\r\n"
+    kinds = [body_start, header_start, chunked % b"chunked", chunked % b"gzip, chunked"]
     started = time.monotonic()
-    slow = Tricklers(server.port, [body_start, header_start] * threads)  # 2 per thread
+    slow = Tricklers(server.port, [kinds[i % len(kinds)] for i in range(2 * threads)])  # 2 per thread
     try:
         time.sleep(1.0)  # all accepted and trickling
         timings = []

@@ -14,6 +14,8 @@ WHOLE = {
     "no body": b"GET /healthz HTTP/1.1\r\nHost: forebyg\r\n\r\n",
     "a Content-Length body": POST + b'Content-Length: 11\r\n\r\n{"a": "b"}\n',
     "chunks": POST + b'Transfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n7;ext=1\r\n: "b"}\n\r\n0\r\n\r\n',
+    "gzip, then chunks": POST
+    + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
     "chunks and a trailer": POST + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: 1\r\n\r\n",
     "bare line feeds": b"GET /healthz HTTP/1.1\nHost: forebyg\n\n",
 }
@@ -59,8 +61,8 @@ def test_headers_over_the_limit_are_left_to_gunicorn_which_answers_414_or_431() 
     [
         POST + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
         POST + b"Content-Length: five\r\n\r\n",
-        POST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
-        POST + b"Transfer-Encoding: gzip, chunked\r\n\r\n",
+        POST + b"Content-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        POST + b"Transfer-Encoding: chunked, gzip\r\n\r\n",
         POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n",
     ],
@@ -68,7 +70,7 @@ def test_headers_over_the_limit_are_left_to_gunicorn_which_answers_414_or_431() 
         "both framings",
         "a length not a number",
         "two lengths",
-        "another coding",
+        "not chunked last",
         "a bad chunk",
         "no colon",
     ],
