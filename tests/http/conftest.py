@@ -1,4 +1,5 @@
-"""A real `forebyg serve` (gunicorn, several worker processes) on PostgreSQL, and a small HTTP client.
+"""A real `forebyg serve` (gunicorn, several worker processes) on PostgreSQL, or its one process on
+SQLite, and a small HTTP client.
 
 The server runs as a subprocess in its own process group, with its output in files, and is
 always stopped (the whole group) when the test ends.
