@@ -30,6 +30,7 @@ class Settings:
     keystore_url: str = ""  # subject and text keys in a database of their own (PostgreSQL)
     erasure_ledger: Path | None = None  # a directory outside the store and its backups
     metrics_token: str = ""  # /metrics answers only with this bearer token; unset: no /metrics
+    request_timeout_seconds: int = 10
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -63,6 +64,7 @@ class Settings:
             if environ.get("FOREBYG_ERASURE_LEDGER")
             else None,
             metrics_token=_metrics_token(environ.get("FOREBYG_METRICS_TOKEN", "")),
+            request_timeout_seconds=_positive(environ, "FOREBYG_REQUEST_TIMEOUT_SECONDS", 10),
         )
 
     @property
@@ -122,7 +124,7 @@ def _conninfo(url: str, name: str) -> dict[str, str]:
         POSTGRES_USER=unquote(parts.username or "postgres"),
         POSTGRES_PASSWORD=unquote(parts.password or ""),
         POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
-        # A sync worker serves one request at a time: one pooled connection kept open,
+        # A worker's threads (4) serve a request each: one pooled connection kept open,
         # a few more on demand, so many workers stay well inside max_connections.
         POSTGRES_POOL_SIZE=query.get("pool_size", ["1"])[0],
         POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["4"])[0],

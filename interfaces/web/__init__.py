@@ -54,6 +54,7 @@ def create_app(
         users,
     )
     from interfaces.web.errors import register_error_handlers
+    from interfaces.web.headers import security_headers
 
     if config is None:
         config = os.environ
@@ -100,17 +101,9 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     @app.after_request
-    def security_headers(response: Any) -> Any:
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cache-Control", "no-store")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    def add_security_headers(response: Any) -> Any:
+        for name, value in security_headers(secure=request.is_secure):
+            response.headers.setdefault(name, value)
         return response
 
     return app

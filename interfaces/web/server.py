@@ -12,6 +12,9 @@ from application.bootstrap import build_application
 from application.privacy.files import private_dir
 from application.settings import Settings
 
+WORKER_CLASS = "interfaces.web.worker.BufferingWorker"
+THREADS = 4
+
 
 def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[str]:
     cores = os.cpu_count() or 1
@@ -31,11 +34,12 @@ def gunicorn_argv(settings: Settings, workers: int | None, host: str) -> list[st
         # gunicorn trusts X-Forwarded-* from loopback by default; only a configured TLS proxy
         # may say a request came over https (ProxyFix in create_app then reads its headers).
         argv += ["--forwarded-allow-ips", ""]
-    if settings.uses_postgres:
-        argv += ["--workers", str(workers or 2 * cores), "--worker-class", "sync"]
-    else:
-        # One SQLite writer process; threads serve concurrent readers.
-        argv += ["--workers", str(workers or 1), "--worker-class", "gthread", "--threads", "4"]
+    # Threads serve whole requests only: the worker's event loop reads each request first (see
+    # interfaces/web/worker.py), so slow clients cannot hold the threads. On SQLite one process,
+    # the single writer; on PostgreSQL 2 per core.
+    default_workers = 2 * cores if settings.uses_postgres else 1
+    argv += ["--workers", str(workers or default_workers), "--worker-class", WORKER_CLASS]
+    argv += ["--threads", str(THREADS)]
     # JSON log lines (gunicorn's access log is off: the app writes one line per request, with
     # its URL rule rather than the path and query); a worker that exits is marked dead for
     # the metrics.
