@@ -39,12 +39,12 @@ def migrate(settings: Settings) -> int:
     with _migrating(settings, env):
         if settings.uses_postgres:
             _create_schema(env)
+        else:
+            private_sqlite_store(settings.sqlite_path, create=True)
         if settings.keystore_url:  # the keys' database of their own
             _create_schema(
                 {k.removeprefix("KEYSTORE_"): v for k, v in env.items() if k.startswith("KEYSTORE_")}
             )
-        else:
-            private_sqlite_store(settings.sqlite_path, create=True)
         app = Forebyg(env=env, policy=settings.reminders, retention_policy=settings.retention)
         try:
             if app.snapshots is not None:
