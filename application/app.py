@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import partial
+from pathlib import Path
 
+from application import operations
 from application.base import ForebygBase, today_in_denmark
 from application.cases import CaseCommands
+from application.errors import StoreNotReadyError
 from application.forums import ForumCommands
 from application.privacy.accesslog import AccessLog
 from application.privacy.keystore import KeyStore
+from application.privacy.ledger import ErasureLedger, LedgerError
 from application.privacy.retention import RetentionPolicy
 from application.privacy.service import PrivacyCommands
 from application.queries import Queries
@@ -49,12 +53,18 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
         policy: ReminderPolicy | None = None,
         retention_policy: RetentionPolicy | None = None,
         session_policy: SessionPolicy | None = None,
+        erasure_ledger: Path | None = None,
     ) -> None:
         super().__init__(env, clock)
+        self.erasure_ledger = ErasureLedger(erasure_ledger) if erasure_ledger is not None else None
         self.policy = policy or ReminderPolicy()
         self.retention_policy = retention_policy or RetentionPolicy()
         self.access_log = AccessLog(self.read_store)
-        self.sessions = SessionStore(self.read_store, session_policy or SessionPolicy())
+        self.sessions = SessionStore(
+            self.read_store,
+            session_policy or SessionPolicy(),
+            erasure_generation=self.keystore.generation if self.keys_apart else None,
+        )
         self.workflow = Projector(
             self,
             self.read_store,
@@ -69,12 +79,29 @@ class Forebyg(ForumCommands, CaseCommands, AccountCommands, PrivacyCommands, Que
 
     def create_read_models(self) -> None:
         self.workflow.create_tables()
-        with self.read_store.transaction() as cursor:
+        with self.key_store_db.transaction() as cursor:
             KeyStore.create_tables(cursor)
+        with self.read_store.transaction() as cursor:
             self.access_log.create_tables(cursor)
             SessionStore.create_tables(cursor)
             dispatch.create_tables(cursor)
+            operations.create_tables(cursor)
+
+    def check_ready(self) -> None:
+        """The store answers, and holds every erasure of the erasure ledger."""
+        super().check_ready()
+        try:
+            pending = self.pending_erasures()
+        except LedgerError as error:
+            raise StoreNotReadyError(str(error)) from error
+        if pending:
+            raise StoreNotReadyError(
+                f"{len(pending)} erasure(s) of the erasure ledger are not applied to this store"
+                " (a backup older than them was restored): run `forebyg reapply-erasures`"
+            )
 
     def close(self) -> None:
+        if self.keys_apart:
+            self.key_store_db.close()
         self.read_store.close()
         super().close()

@@ -23,9 +23,16 @@ from application.errors import (
     StaleVersionError,
     StoreNotReadyError,
 )
+from application.privacy.files import private_umask
 from application.privacy.keystore import KeyStore
 from application.privacy.sealing import SealedAsDict, SealingMapper
-from application.readmodels.store import PostgresStore, SQLiteStore, SqlStore, check_all_when_one_is_broken
+from application.readmodels.store import (
+    PostgresStore,
+    SQLiteStore,
+    SqlStore,
+    check_all_when_one_is_broken,
+    connect_privately,
+)
 from application.receipts import CommandReceipt, Idempotency, Recorded
 from application.transcodings import register_domain_transcodings
 from domain.case import Case
@@ -52,8 +59,9 @@ class ForebygBase(Application[UUID]):
         # The read-model store and the subject key store come first: the mapper seals and
         # opens personal fields with per-subject keys.
         self.read_store = self._construct_read_store()
+        self.key_store_db = self._construct_key_store_db()
         cipher_key = self.env.get("CIPHER_KEY")
-        self.keystore = KeyStore(self.read_store, base64.b64decode(cipher_key) if cipher_key else None)
+        self.keystore = KeyStore(self.key_store_db, base64.b64decode(cipher_key) if cipher_key else None)
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=SealingMapper)
         assert isinstance(mapper, SealingMapper)
         mapper.keystore = self.keystore
@@ -64,24 +72,42 @@ class ForebygBase(Application[UUID]):
         if module == "eventsourcing.sqlite":
             return SQLiteStore(self.env.get("SQLITE_DBNAME") or ":memory:")
         if module == "eventsourcing.postgres":
-            keys = (
-                "POSTGRES_DBNAME",
-                "POSTGRES_HOST",
-                "POSTGRES_PORT",
-                "POSTGRES_USER",
-                "POSTGRES_PASSWORD",
-                "POSTGRES_CONNECT_TIMEOUT",
-            )
-            env = {key: self.env.get(key) or "" for key in keys}
-            return PostgresStore(env, self.env.get("POSTGRES_SCHEMA") or "public")
+            return self._postgres_store("")
         return SQLiteStore(":memory:")
+
+    def _construct_key_store_db(self) -> SqlStore:
+        """Where the keys live: the read-model store, or a PostgreSQL database of their own
+        (FOREBYG_KEYSTORE_URL), backed up apart and kept for a shorter time."""
+        if self.env.get("KEYSTORE_POSTGRES_DBNAME"):
+            return self._postgres_store("KEYSTORE_")
+        return self.read_store
+
+    @property
+    def keys_apart(self) -> bool:
+        return self.key_store_db is not self.read_store
+
+    def _postgres_store(self, prefix: str) -> PostgresStore:
+        keys = (
+            "POSTGRES_DBNAME",
+            "POSTGRES_HOST",
+            "POSTGRES_PORT",
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+            "POSTGRES_CONNECT_TIMEOUT",
+        )
+        env = {key: self.env.get(prefix + key) or "" for key in keys}
+        return PostgresStore(env, self.env.get(prefix + "POSTGRES_SCHEMA") or "public")
 
     def construct_recorder(self) -> Recorder:  # type: ignore[override]
         # A process recorder stores tracking records in the events' transaction (read models).
-        recorder = self.factory.process_recorder()
+        sqlite = self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
+        with private_umask() if sqlite else contextlib.nullcontext():  # it may create tables
+            recorder = self.factory.process_recorder()
         pool = getattr(getattr(recorder, "datastore", None), "pool", None)
         if pool is not None and getattr(pool, "_check", None) is not None:  # PostgreSQL, pre-ping on
             check_all_when_one_is_broken(pool)
+        if pool is not None and sqlite:
+            connect_privately(pool)
         return recorder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -151,6 +177,11 @@ class ForebygBase(Application[UUID]):
                 field, f"{checked.isoformat()} is in the future (today is {today.isoformat()})"
             )
         return checked
+
+    def _happened_on(self, value: object, field: str) -> date:
+        """The business date a command's fact happened: the one given, or today (the
+        application's clock) when none is; never in the future."""
+        return self._past(self.clock() if value is None else value, field)
 
     def recorded_answer(self, idempotency: Idempotency) -> Recorded | None:
         """The first answer to a command sent with this key, if it was recorded."""

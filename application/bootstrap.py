@@ -8,21 +8,25 @@ from contextlib import contextmanager
 from datetime import date
 
 from application.app import Forebyg, today_in_denmark
+from application.privacy.files import MIGRATE_LOCK, open_private, private_dir, private_sqlite_store
 from application.privacy.legacy import seal_clear_forum_texts
 from application.readmodels.store import PostgresStore
 from application.settings import Settings
 
 
 def build_application(settings: Settings, clock: Callable[[], date] = today_in_denmark) -> Forebyg:
-    """The application for this configuration. Creates no tables: see `migrate`."""
+    """The application for this configuration. Creates no tables: see `migrate`. On SQLite the
+    store's file must exist (StoreNotReadyError, and nothing created, otherwise), and it and its
+    directory are made private (`application.privacy.files`)."""
     if not settings.uses_postgres:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_sqlite_store(settings.sqlite_path, create=False)
     return Forebyg(
         env=settings.persistence_env(create_tables=False),
         clock=clock,
         policy=settings.reminders,
         retention_policy=settings.retention,
         session_policy=settings.sessions,
+        erasure_ledger=settings.erasure_ledger,
     )
 
 
@@ -35,6 +39,12 @@ def migrate(settings: Settings) -> int:
     with _migrating(settings, env):
         if settings.uses_postgres:
             _create_schema(env)
+        else:
+            private_sqlite_store(settings.sqlite_path, create=True)
+        if settings.keystore_url:  # the keys' database of their own
+            _create_schema(
+                {k.removeprefix("KEYSTORE_"): v for k, v in env.items() if k.startswith("KEYSTORE_")}
+            )
         app = Forebyg(env=env, policy=settings.reminders, retention_policy=settings.retention)
         try:
             if app.snapshots is not None:
@@ -60,8 +70,8 @@ def _migrating(settings: Settings, env: dict[str, str]) -> Iterator[None]:
         finally:
             store.close()
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "migrate.lock", "a") as lock:
+    private_dir(settings.data_dir)
+    with open_private(settings.data_dir / MIGRATE_LOCK) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
         yield
 

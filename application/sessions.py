@@ -81,9 +81,16 @@ def _digest(token: str) -> str:
 
 class SessionStore:
     def __init__(
-        self, store: SqlStore, policy: SessionPolicy, clock: Callable[[], float] = time.time
+        self,
+        store: SqlStore,
+        policy: SessionPolicy,
+        clock: Callable[[], float] = time.time,
+        erasure_generation: Callable[[], int] | None = None,
     ) -> None:
         self.store, self.policy, self.clock = store, policy, clock
+        # With the keys in a database of their own, the erasure generation is read there;
+        # otherwise in the same query as the session.
+        self.erasure_generation = erasure_generation
 
     @staticmethod
     def create_tables(cursor: Cursor) -> None:
@@ -118,9 +125,12 @@ class SessionStore:
     def resolve(self, token: str) -> Session:
         now = self.clock()
         with self.store.transaction() as cursor:
+            generation = (
+                "0" if self.erasure_generation else "(SELECT n FROM keystore_generation WHERE id = 1)"
+            )
             cursor.execute(
-                "SELECT user_id, created_at, last_seen_at, ended_at,"
-                " (SELECT n FROM keystore_generation WHERE id = 1) FROM sessions WHERE token_hash = ?",
+                f"SELECT user_id, created_at, last_seen_at, ended_at, {generation}"
+                " FROM sessions WHERE token_hash = ?",
                 (_digest(token),),
             )
             row = cursor.fetchone()
@@ -135,7 +145,8 @@ class SessionStore:
                 cursor.execute(
                     "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", (now, _digest(token))
                 )
-        return Session(UUID(user_id), created_at, created_at + self.policy.absolute_seconds, int(row[4] or 0))
+        seen = self.erasure_generation() if self.erasure_generation else int(row[4] or 0)
+        return Session(UUID(user_id), created_at, created_at + self.policy.absolute_seconds, seen)
 
     def end(self, token: str) -> None:
         with self.store.transaction() as cursor:
@@ -150,6 +161,12 @@ class SessionStore:
                 "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
                 (self.clock(), str(user_id)),
             )
+
+    def end_every_session(self) -> int:
+        """End every open session (after a restore): how many."""
+        with self.store.transaction() as cursor:
+            cursor.execute("UPDATE sessions SET ended_at = ? WHERE ended_at IS NULL", (self.clock(),))
+            return int(cursor.rowcount)
 
     # --- throttling ------------------------------------------------------------------
 

@@ -27,6 +27,10 @@ class Settings:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     behind_tls_proxy: bool = False
     scheduler_interval_seconds: int = 60
+    keystore_url: str = ""  # subject and text keys in a database of their own (PostgreSQL)
+    erasure_ledger: Path | None = None  # a directory outside the store and its backups
+    metrics_token: str = ""  # /metrics answers only with this bearer token; unset: no /metrics
+    request_timeout_seconds: int = 10
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,6 +59,12 @@ class Settings:
             ),
             behind_tls_proxy=environ.get("FOREBYG_BEHIND_TLS_PROXY", "") in ("1", "true", "yes"),
             scheduler_interval_seconds=_positive(environ, "FOREBYG_SCHEDULER_INTERVAL_SECONDS", 60),
+            keystore_url=_keystore_url(environ, url),
+            erasure_ledger=Path(environ["FOREBYG_ERASURE_LEDGER"])
+            if environ.get("FOREBYG_ERASURE_LEDGER")
+            else None,
+            metrics_token=_metrics_token(environ.get("FOREBYG_METRICS_TOKEN", "")),
+            request_timeout_seconds=_positive(environ, "FOREBYG_REQUEST_TIMEOUT_SECONDS", 10),
         )
 
     @property
@@ -64,6 +74,18 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "forebyg.sqlite3"
+
+    @property
+    def store_name(self) -> str:
+        """Where the data is, for messages: the SQLite file, or the PostgreSQL database and
+        schema (never the URL, which may hold a password)."""
+        if not self.uses_postgres:
+            return str(self.sqlite_path)
+        env = self.persistence_env()
+        return (
+            f'PostgreSQL database "{env["POSTGRES_DBNAME"]}" on {env["POSTGRES_HOST"]}:'
+            f'{env["POSTGRES_PORT"]}, schema "{env["POSTGRES_SCHEMA"]}"'
+        )
 
     def persistence_env(self, *, create_tables: bool = False) -> dict[str, str]:
         """The `eventsourcing` library's environment for this configuration."""
@@ -79,26 +101,49 @@ class Settings:
                 SQLITE_LOCK_TIMEOUT="10",
             )
             return env
-        parts = urlparse(self.database_url)
-        query = parse_qs(parts.query)
-        if not parts.path.strip("/"):
-            raise ConfigurationError("FOREBYG_DATABASE_URL: a database name is required")
         env.update(
             PERSISTENCE_MODULE="eventsourcing.postgres",
-            POSTGRES_DBNAME=unquote(parts.path.strip("/")),
-            POSTGRES_HOST=parts.hostname or "127.0.0.1",
-            POSTGRES_PORT=str(parts.port or 5432),
-            POSTGRES_USER=unquote(parts.username or "postgres"),
-            POSTGRES_PASSWORD=unquote(parts.password or ""),
-            POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
-            # A sync worker serves one request at a time: one pooled connection kept open,
-            # a few more on demand, so many workers stay well inside max_connections.
-            POSTGRES_POOL_SIZE=query.get("pool_size", ["1"])[0],
-            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["4"])[0],
-            POSTGRES_CONNECT_TIMEOUT=query.get("connect_timeout", ["5"])[0],
-            POSTGRES_PRE_PING="y",
+            **_conninfo(self.database_url, "FOREBYG_DATABASE_URL"),
         )
+        if self.keystore_url:
+            keys = _conninfo(self.keystore_url, "FOREBYG_KEYSTORE_URL")
+            env.update({f"KEYSTORE_{name}": value for name, value in keys.items()})
         return env
+
+
+def _conninfo(url: str, name: str) -> dict[str, str]:
+    """The library's POSTGRES_* settings for a postgresql:// URL."""
+    parts = urlparse(url)
+    query = parse_qs(parts.query)
+    if not parts.path.strip("/"):
+        raise ConfigurationError(f"{name}: a database name is required")
+    return dict(
+        POSTGRES_DBNAME=unquote(parts.path.strip("/")),
+        POSTGRES_HOST=parts.hostname or "127.0.0.1",
+        POSTGRES_PORT=str(parts.port or 5432),
+        POSTGRES_USER=unquote(parts.username or "postgres"),
+        POSTGRES_PASSWORD=unquote(parts.password or ""),
+        POSTGRES_SCHEMA=query.get("schema", ["public"])[0],
+        # A worker's threads (4) serve a request each: one pooled connection kept open,
+        # a few more on demand, so many workers stay well inside max_connections.
+        POSTGRES_POOL_SIZE=query.get("pool_size", ["1"])[0],
+        POSTGRES_MAX_OVERFLOW=query.get("max_overflow", ["4"])[0],
+        POSTGRES_CONNECT_TIMEOUT=query.get("connect_timeout", ["5"])[0],
+        POSTGRES_PRE_PING="y",
+    )
+
+
+def _keystore_url(environ: Mapping[str, str], database_url: str) -> str:
+    url = environ.get("FOREBYG_KEYSTORE_URL", "").strip()
+    if not url:
+        return ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigurationError("FOREBYG_KEYSTORE_URL: only postgresql:// URLs are supported")
+    if not database_url:
+        raise ConfigurationError(
+            "FOREBYG_KEYSTORE_URL: keys apart need FOREBYG_DATABASE_URL (PostgreSQL) too"
+        )
+    return url
 
 
 def _policy(environ: Mapping[str, str]) -> ReminderPolicy:
@@ -132,3 +177,10 @@ def _retention(environ: Mapping[str, str]) -> RetentionPolicy:
         return RetentionPolicy.from_environ(environ)
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
+
+
+def _metrics_token(raw: str) -> str:
+    token = raw.strip()
+    if token and len(token) < 32:
+        raise ConfigurationError("FOREBYG_METRICS_TOKEN: at least 32 characters are required")
+    return token

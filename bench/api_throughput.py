@@ -7,7 +7,7 @@ against PostgreSQL on this machine, in a fresh schema ``bench_<random>`` that it
 drops (always, in ``finally``, after stopping the server), it
 
 1. migrates, registers the demo accounts, builds the demo municipality (2 forums, 200 cases),
-   starts ``forebyg serve`` (gunicorn, 2 sync workers per core) and signs in; before every
+   starts ``forebyg serve`` (gunicorn, 2 workers per core, 4 threads each) and signs in; before every
    measured phase it makes a fresh pool of active cases, each with one open action;
 2. runs a command mix directly on ``Forebyg`` from 8 concurrent callers — in 8 processes (no
    shared GIL, like gunicorn's workers) and in 8 threads of one process — each with the
@@ -79,6 +79,7 @@ from bench.support import (  # noqa: E402
     with_schema,
 )
 from domain.values import Subject  # noqa: E402
+from interfaces.web.server import THREADS  # noqa: E402
 
 # The product code measured: where `application` was imported from (the server runs from there too).
 PRODUCT = Path(sys.modules["application"].__file__ or ".").resolve().parents[1]
@@ -381,9 +382,9 @@ def _direct_process(
 
 
 class HttpClient:
-    """One client connection (http.client). gunicorn's sync workers answer `Connection: close`,
-    so http.client reconnects for each request; a dropped connection is retried once (the
-    Idempotency-Key makes that safe)."""
+    """One client connection (http.client), kept alive while the server keeps it (http.client
+    reconnects when an answer says `Connection: close`); a dropped connection is retried once
+    (the Idempotency-Key makes that safe)."""
 
     def __init__(self, host: str, port: int, token: str) -> None:
         self.host, self.port = host, port
@@ -825,7 +826,7 @@ def phase_http_closed(
     total = Tally()
     for tally in tallies:
         total.merge(tally)
-    name = f"HTTP, gunicorn {workers} sync workers, {len(plans)} client threads"
+    name = f"HTTP, gunicorn {workers} workers x {THREADS} threads, {len(plans)} client threads"
     return PhaseResult(name, args.seconds, total, cpu())
 
 
@@ -869,7 +870,7 @@ def phase_http_open(
 
 # Functions whose presence on a sampled stack says what a worker was doing (inclusive shares of
 # the samples taken while it handled a request).
-REQUEST = "handle_request (gunicorn/workers/sync.py"
+REQUEST = "handle_request (gunicorn/workers/gthread.py"
 SPOTS = (
     ("gunicorn outside Flask: parse request, write response, access log", "!wsgi_app (flask/app.py"),
     ("  access log line", "Logger.access (gunicorn/glogging.py"),
@@ -1324,8 +1325,8 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     workers = args.workers or 2 * cores
     schema = f"bench_{secrets.token_hex(4)}"
-    # Two pooled connections per process: a sync worker or a direct caller uses one at a time, and
-    # the run stays well under max_connections (the pool opens more for the 8-threads run).
+    # Two pooled connections per process, more on demand (a worker's threads, the 8-threads run),
+    # so the run stays well under max_connections.
     url = with_schema(args.database_url, schema, pool_size=2)
     command_line = shlex.join([Path(sys.executable).name, *sys.argv]) if argv is None else shlex.join(argv)
     today = today_in_denmark()
@@ -1425,7 +1426,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"  product code  {PRODUCT} at {revision(PRODUCT, PRODUCT_DIRS)}")
         print(f"  mix           {', '.join(f'{k} {w}%' for k, w in MIX)}; caller {COORDINATOR} (coordinator)")
-        print(f"  server        {shlex.join(server.argv)} -> gunicorn {workers} sync workers")
+        print(f"  server        {shlex.join(server.argv)} -> gunicorn {workers} workers x {THREADS} threads")
         print(
             f"  phases        {args.seconds:g} s each after {args.warmup:g} s warm-up; "
             f"{args.clients} concurrent callers; {args.repeat} round(s)"

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from uuid import UUID
 
 from application.app import Forebyg
 from application.base import today_in_denmark
 from application.bootstrap import build_application, migrate
 from application.demo import DEMO_PASSWORD, ORGS, USERS, build_demo
-from application.errors import ApplicationError, NotFoundError, StoreNotReadyError
+from application.errors import ApplicationError, NotFoundError
 from application.settings import Settings
 from domain.errors import DomainError
 from domain.values import ISO_DATE
-from interfaces import timeline
+from interfaces import logs, timeline
 
 
 class UsageError(Exception):
@@ -56,8 +56,6 @@ def parse_date(value: str, what: str) -> date:
 
 
 def open_app(settings: Settings, today: date | None = None) -> Forebyg:
-    if not settings.uses_postgres and not settings.sqlite_path.exists():
-        raise StoreNotReadyError(f"no store at {settings.sqlite_path}; run `forebyg migrate` first")
     app = build_application(settings) if today is None else build_application(settings, clock=lambda: today)
     app.check_ready()
     return app
@@ -65,8 +63,7 @@ def open_app(settings: Settings, today: date | None = None) -> Forebyg:
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     sealed = migrate(settings)
-    where = settings.database_url.split("@")[-1] if settings.uses_postgres else settings.sqlite_path
-    print(f"Forebyg tables are ready in {where}")
+    print(f"Forebyg tables are ready in {settings.store_name}")
     if sealed:
         print(f"sealed the texts of {sealed} forum event(s) that an earlier version stored in clear")
     return 0
@@ -78,19 +75,18 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     app = open_app(settings, today)
     if app.recorder.max_notification_id():
         if args.if_empty:
-            print("The store already holds data; serving it as it is.")
+            print(f"The store ({settings.store_name}) already holds data; serving it as it is.")
             return 0
         print(
-            "The store already holds data; the demo municipality is built only into an empty store.",
+            f"The store ({settings.store_name}) already holds data; "
+            "the demo municipality is built only into an empty store.",
             file=sys.stderr,
         )
-        print(
-            f"(Remove {settings.sqlite_path} or use another FOREBYG_DATA_DIR to rebuild it.)", file=sys.stderr
-        )
+        print(f"({rebuild_hint(settings)})", file=sys.stderr)
         return 1
     summary = build_demo(app, today=today, cases=args.cases, seed=args.seed)
     print(
-        f"Demo municipality built as of {today}: {len(summary.forums)} forums, "
+        f"Demo municipality built into {settings.store_name} as of {today}: {len(summary.forums)} forums, "
         f"{len(summary.cases)} cases, {summary.meetings_held} meetings held."
     )
     print(f"Actions: {dict(summary.actions)}; closures: {dict(summary.closures)}")
@@ -116,6 +112,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     example = summary.reopened[0] if summary.reopened else summary.cases[0]
     print(f"\nTry: forebyg replay {example}")
     return 0
+
+
+def rebuild_hint(settings: Settings) -> str:
+    if settings.uses_postgres:
+        return "Name an empty schema with ?schema= in FOREBYG_DATABASE_URL to rebuild it."
+    return f"Remove {settings.sqlite_path} or use another FOREBYG_DATA_DIR to rebuild it."
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
@@ -208,7 +210,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.rebuild:
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -220,7 +222,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     from interfaces import scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure()
     return scheduler.run(settings, once=args.once)
 
 
@@ -232,6 +234,47 @@ def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
         f"Subject {subject_id} erased: its key is destroyed; {recorded.version} case(s) now replay "
         "with personal fields reading as erased."
     )
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from application.backup import backup
+
+    manifest = backup(settings, Path(args.out))
+    print(
+        f"Backed up {manifest.events} event(s) (last notification id {manifest.last_notification_id})"
+        f" of the {manifest.store} store to {args.out}; sha256 {manifest.sha256}"
+    )
+    if settings.erasure_ledger is None:
+        print(
+            "warning: FOREBYG_ERASURE_LEDGER is not set: a restore of this backup cannot re-apply"
+            " erasures made after it (see docs/operations.md)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from application.backup import restore
+
+    report = restore(settings, Path(args.file), replace=args.replace)
+    manifest = report.manifest
+    print(
+        f"Restored {manifest.events} event(s) (last notification id {manifest.last_notification_id})"
+        f" from the backup of {manifest.created_at} (Forebyg {manifest.forebyg_version});"
+        f" re-applied {report.erasures_reapplied} erasure(s) from the erasure ledger;"
+        f" ended {report.sessions_ended} session(s)"
+    )
+    return 0
+
+
+def cmd_reapply_erasures(settings: Settings, _: argparse.Namespace) -> int:
+    app = build_application(settings)  # not ready yet, by definition: no check_ready
+    try:
+        reapplied = app.reapply_erasures()
+    finally:
+        app.close()
+    print(f"re-applied {len(reapplied)} erasure(s) from the erasure ledger")
     return 0
 
 
@@ -296,10 +339,23 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--password-stdin", action="store_true")
     sign_out = users.add_parser("sign-out", help="end every session of a user")
     sign_out.add_argument("username", metavar="USERNAME")
+    backup = commands.add_parser("backup", help="write a consistent copy of the whole store to a file")
+    backup.add_argument("--out", required=True, metavar="FILE")
+    restore = commands.add_parser(
+        "restore", help="restore a backup into an empty store, then re-apply the ledger's erasures"
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument("--replace", action="store_true", help="replace a store that holds events")
+    commands.add_parser(
+        "reapply-erasures", help="apply the erasure ledger's erasures that the store lacks (after a restore)"
+    )
     return parser
 
 
 HANDLERS = {
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "reapply-erasures": cmd_reapply_erasures,
     "migrate": cmd_migrate,
     "demo": cmd_demo,
     "replay": cmd_replay,

@@ -8,6 +8,7 @@ over when its connection goes. On the embedded store a file lock does the same o
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -15,9 +16,12 @@ import signal
 import threading
 import zlib
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from application.bootstrap import build_application
+from application.operations import SchedulerStatus
+from application.privacy.files import SCHEDULER_LOCK, open_private
 from application.reminders.dispatch import Dispatcher
 from application.settings import Settings
 from interfaces.mail import mailer_for
@@ -99,7 +103,7 @@ class FileLeaderLock:
     def hold(self) -> bool:
         if self.handle is not None:
             return True
-        handle = open(self.path, "a")  # noqa: SIM115 - kept open while holding the lock
+        handle = open_private(Path(self.path))  # kept open while holding the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -137,9 +141,16 @@ def run(settings: Settings, *, once: bool) -> int:
     lock = (
         PostgresLeaderLock(env)
         if settings.uses_postgres
-        else FileLeaderLock(str(settings.data_dir / "scheduler.lock"))
+        else FileLeaderLock(str(settings.data_dir / SCHEDULER_LOCK))
     )
     standing_by = threading.Event()
+    status = SchedulerStatus()
+
+    def beat(*, active: bool) -> None:
+        try:
+            status.beat(app, active=active)
+        except Exception:  # the status is for watching: never a reason to stop dispatching
+            log.warning("scheduler: could not record its status", exc_info=True)
 
     def tick() -> None:
         held = lock.hold()
@@ -147,6 +158,7 @@ def run(settings: Settings, *, once: bool) -> int:
             lock.acquired = lock.lost = False
             app.reset_connections()
         if not held:
+            beat(active=False)
             if not standing_by.is_set():
                 log.info("scheduler: another instance is active; standing by")
                 standing_by.set()
@@ -155,6 +167,8 @@ def run(settings: Settings, *, once: bool) -> int:
         try:
             app.keystore.refresh()
             report = dispatcher.dispatch()
+            status.delivered += len(report.delivered)
+            status.emailed += report.emailed
             if report.delivered:
                 log.info("scheduler: delivered %d reminder(s)", len(report.delivered))
             erased = app.apply_retention()
@@ -164,8 +178,10 @@ def run(settings: Settings, *, once: bool) -> int:
             if texts:
                 log.info("scheduler: retention erased %d forum text(s)", texts)
         except Exception:  # a database outage: the next tick retries, nothing is lost
+            status.failed += 1
             log.exception("scheduler: dispatch failed; retrying at the next tick")
             app.reset_connections()
+        beat(active=True)
 
     scheduler = BlockingScheduler(timezone="Europe/Copenhagen")
     scheduler.add_job(
@@ -188,5 +204,7 @@ def run(settings: Settings, *, once: bool) -> int:
         scheduler.start()
     finally:
         lock.release()
+        with contextlib.suppress(Exception):
+            status.stopped(app)
         app.close()
     return 0

@@ -124,10 +124,14 @@ class KeyStore:
 
     def refresh(self) -> None:
         """Forget cached keys if any process erased a subject since we last looked."""
+        self.observe_generation(self.generation())
+
+    def generation(self) -> int:
+        """How many erasures the store has seen (any process's)."""
         with self.store.transaction() as cursor:
             cursor.execute("SELECT n FROM keystore_generation WHERE id = 1")
             row = cursor.fetchone()
-        self.observe_generation(int(row[0]) if row else 0)
+        return int(row[0]) if row else 0
 
     def observe_generation(self, generation: int) -> None:
         with self._lock:

@@ -92,10 +92,17 @@ def _forget_forum_snapshots(mapper: SealingMapper, recorder: Any) -> None:
         delete = f"DELETE FROM {table} WHERE originator_id = ? AND originator_version = ?"
     with recorder.datastore.transaction(commit=True) as cursor:
         cursor.execute(select)
-        rows = [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+        rows = [_fields(row, "originator_id", "originator_version", "state") for row in cursor.fetchall()]
         stale = [(oid, version) for oid, version, state in rows if _holds_forum_texts(mapper, bytes(state))]
         for oid, version in stale:
             cursor.execute(delete, (oid, version))
+
+
+def _fields(row: Any, *names: str) -> tuple[Any, ...]:
+    """A row's columns by name (psycopg's rows of the library's pool are dicts) or position."""
+    if isinstance(row, dict):
+        return tuple(row[name] for name in names)
+    return tuple(row[index] for index in range(len(names)))
 
 
 def _holds_forum_texts(mapper: SealingMapper, stored_state: bytes) -> bool:

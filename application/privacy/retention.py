@@ -75,17 +75,20 @@ def text_schedule(keys: list[dict[str, Any]], policy: RetentionPolicy) -> list[d
     return sorted(due, key=lambda e: (e["erase_on"], e["key_id"]))
 
 
-def schedule(cursor: Cursor, policy: RetentionPolicy) -> list[dict[str, Any]]:
+def schedule(keys: Cursor, cases: Cursor, policy: RetentionPolicy) -> list[dict[str, Any]]:
     """Every subject not yet erased whose cases are all closed, with the day its personal
-    data falls due for erasure: the latest of each case's closure plus its reason's period."""
-    cursor.execute(
-        "SELECT s.subject_id, c.case_id, c.status, c.closed_on, c.closure_reason"
-        " FROM case_subjects s JOIN subject_keys k ON k.subject_id = s.subject_id"
-        " JOIN board_cases c ON c.case_id = s.case_id WHERE k.erased_at IS NULL"
-        " ORDER BY s.subject_id, c.case_id"
+    data falls due for erasure: the latest of each case's closure plus its reason's period.
+    ``keys`` reads the key store, ``cases`` the case board (they may be two databases)."""
+    keys.execute(
+        "SELECT s.subject_id, s.case_id FROM case_subjects s"
+        " JOIN subject_keys k ON k.subject_id = s.subject_id WHERE k.erased_at IS NULL"
     )
+    live = keys.fetchall()
+    cases.execute("SELECT case_id, status, closed_on, closure_reason FROM board_cases")
+    board = {row[0]: tuple(row[1:]) for row in cases.fetchall()}
+    rows = sorted((s, c, *board[c]) for s, c in live if c in board)
     subjects: dict[str, dict[str, Any]] = {}
-    for subject_id, case_id, status, closed_on, reason in cursor.fetchall():
+    for subject_id, case_id, status, closed_on, reason in rows:
         entry = subjects.setdefault(
             subject_id, {"subject_id": subject_id, "case_ids": [], "erase_on": None, "open": False}
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -16,10 +17,15 @@ from application.base import ForebygBase
 from application.errors import ConflictError, ErasureNotDurableError, NotFoundError
 from application.privacy import retention
 from application.privacy.accesslog import AccessLog
+from application.privacy.ledger import Erasure, ErasureLedger, LedgerError
 from application.readmodels.store import NotScrubbedError
 from application.receipts import Recorded
 from domain.errors import InvalidValueError
 from domain.values import Role, non_personal_text
+
+
+def _record_texts(forum_id: UUID, key_ids: list[str], ledger: ErasureLedger) -> None:
+    ledger.record_forum_texts(forum_id, key_ids=key_ids)
 
 
 class SubjectNotFoundError(NotFoundError):
@@ -36,6 +42,7 @@ def _legal_ground(reason: object) -> str:
 class PrivacyCommands(ForebygBase):
     access_log: AccessLog
     retention_policy: retention.RetentionPolicy
+    erasure_ledger: ErasureLedger | None = None
 
     def erase_subject(
         self,
@@ -45,6 +52,7 @@ class PrivacyCommands(ForebygBase):
         on: date | None = None,
         caller: Caller | None = None,
         operator: str = "system",
+        in_ledger: bool = True,
     ) -> Recorded:
         """Destroy the subject's key and record ``PersonalDataErased`` on each of its cases.
         Answers only once the key is gone from the store's files too (not merely from its
@@ -90,7 +98,76 @@ class PrivacyCommands(ForebygBase):
                 f"subject {subject_id}: the key is destroyed but not yet wiped from the store's files"
                 f" ({error}); repeat the erasure"
             ) from error
+        if in_ledger:
+            self._to_ledger(lambda ledger: ledger.record_subject(subject_id), f"subject {subject_id}")
         return Recorded(id=subject_id, version=len(case_ids))
+
+    def _to_ledger(self, write: Callable[[ErasureLedger], None], what: str) -> None:
+        """The erasure, also in the ledger outside the store (if one is configured), before
+        it is acknowledged: a restored backup must not bring it back."""
+        if self.erasure_ledger is None:
+            return
+        try:
+            write(self.erasure_ledger)
+        except LedgerError as error:
+            raise ErasureNotDurableError(
+                f"{what}: erased in the store but not written to the erasure ledger ({error});"
+                " repeat the erasure"
+            ) from error
+
+    def pending_erasures(self) -> list[Erasure]:
+        """The ledger's erasures that this store has not applied: after a restore of a backup
+        older than they are (the store is not ready until `reapply_erasures`)."""
+        if self.erasure_ledger is None:
+            return []
+        entries = self.erasure_ledger.entries()
+        if not entries:
+            return []
+        with self.keystore.store.transaction() as cursor:  # two reads, however long the ledger
+            cursor.execute("SELECT subject_id, created_at FROM subject_keys WHERE erased_at IS NULL")
+            subjects = {row[0]: row[1] for row in cursor.fetchall()}
+            cursor.execute(
+                "SELECT key_id, forum_id, meeting_id, created_at FROM text_keys WHERE erased_at IS NULL"
+            )
+            texts = cursor.fetchall()
+        pending = []
+        for erasure in entries:
+            if erasure.kind == "subject":
+                created = subjects.get(erasure.subject_id or "")
+                live = created is not None and created < erasure.at
+            elif erasure.key_ids:
+                live = any(key_id in erasure.key_ids for key_id, *_ in texts)
+            else:
+                live = any(
+                    forum == erasure.forum_id
+                    and (erasure.meeting_id is None or meeting == erasure.meeting_id)
+                    and created < erasure.at
+                    for _, forum, meeting, created in texts
+                )
+            if live:
+                pending.append(erasure)
+        return pending
+
+    def reapply_erasures(self) -> list[Erasure]:
+        """Apply again every erasure of the ledger that this store has not applied (keys,
+        events, snapshots, caches — as the first time): what was re-applied."""
+        pending = self.pending_erasures()
+        for erasure in pending:
+            ground = f"re-applied from the erasure ledger: erased at {erasure.at}"
+            if erasure.kind == "subject":
+                assert erasure.subject_id is not None
+                self.erase_subject(
+                    UUID(erasure.subject_id), reason=ground, operator="ledger", in_ledger=False
+                )
+            else:
+                assert erasure.forum_id is not None
+                self.keystore.destroy_texts(
+                    ground,
+                    forum_id=UUID(erasure.forum_id),
+                    meeting_id=UUID(erasure.meeting_id) if erasure.meeting_id else None,
+                    key_ids=erasure.key_ids,
+                )
+        return pending
 
     def erase_forum_texts(
         self,
@@ -111,6 +188,10 @@ class PrivacyCommands(ForebygBase):
         if meeting_id is not None:
             forum.meeting(meeting_id)
         self.keystore.destroy_texts(ground, forum_id=forum_id, meeting_id=meeting_id)
+        self._to_ledger(
+            lambda ledger: ledger.record_forum_texts(forum_id, meeting_id=meeting_id),
+            f"forum {forum_id}'s texts",
+        )
         self.access_log.record(
             username=caller.username if caller else operator,
             org=caller.org if caller else "-",
@@ -124,7 +205,7 @@ class PrivacyCommands(ForebygBase):
     def text_retention_schedule(self, *, caller: Caller | None = None) -> list[dict[str, Any]]:
         """Every forum text not yet destroyed, and the day retention destroys it."""
         access.check_role(caller, Role.DPO)
-        with self.read_store.transaction() as cursor:
+        with self.keystore.store.transaction() as cursor:
             keys = self.keystore.text_keys(cursor)
         return retention.text_schedule(keys, self.retention_policy)
 
@@ -140,6 +221,7 @@ class PrivacyCommands(ForebygBase):
         for forum_id, key_ids in per_forum.items():
             ground = f"retention period of forum texts ran out by {day}"
             erased += self.keystore.destroy_texts(ground, forum_id=UUID(forum_id), key_ids=key_ids)
+            self._to_ledger(partial(_record_texts, UUID(forum_id), key_ids), f"forum {forum_id}'s texts")
             self.access_log.record(
                 username="retention",
                 org="-",
@@ -201,8 +283,11 @@ class PrivacyCommands(ForebygBase):
         """Subjects whose cases are all closed, and when their personal data will be erased."""
         access.check_role(caller, Role.DPO)
         self.workflow.catch_up()  # type: ignore[attr-defined]
-        with self.read_store.transaction() as cursor:
-            return retention.schedule(cursor, self.retention_policy)
+        if self.keystore.store is self.read_store:  # one database: one transaction
+            with self.read_store.transaction() as cursor:
+                return retention.schedule(cursor, cursor, self.retention_policy)
+        with self.keystore.store.transaction() as keys, self.read_store.transaction() as cases:
+            return retention.schedule(keys, cases, self.retention_policy)
 
     def apply_retention(self, on: date | None = None) -> list[str]:
         """Erase every subject whose retention period has run out (the scheduler's job)."""

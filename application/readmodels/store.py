@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from application.privacy.files import private_umask
+
 
 class Cursor(Protocol):
     rowcount: int
@@ -61,8 +63,9 @@ class SQLiteStore:
             return self._shared
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            with private_umask():  # whatever SQLite creates in opening the file: the owner's
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             # Deleted or overwritten content is zeroed in its page (and in freed pages), so an
             # old value (a destroyed key) is not left behind in the file's free space.
@@ -199,6 +202,18 @@ class _PgCursor:
         with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def connect_privately(pool: Any) -> None:
+    """Open every connection of the library's SQLite ``pool`` under a private umask, as
+    SQLiteStore opens its own: what SQLite creates in opening the file is the owner's alone."""
+    create = pool._create_connection
+
+    def create_privately() -> Any:
+        with private_umask():
+            return create()
+
+    pool._create_connection = create_privately  # the pool's factory method, called on demand
 
 
 def check_all_when_one_is_broken(pool: Any) -> None:

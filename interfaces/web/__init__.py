@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from application.app import Forebyg
 from application.bootstrap import build_application
 from application.errors import ConfigurationError
+from application.privacy.files import SECRET_KEY, open_private, private_dir
 from application.settings import Settings
 
 MAX_BODY = 256 * 1024
@@ -25,13 +26,12 @@ def secret_key(settings: Settings) -> str:
         return settings.secret_key
     if settings.uses_postgres:
         raise ConfigurationError("FOREBYG_SECRET_KEY is required with PostgreSQL (shared by all workers)")
-    path = settings.data_dir / "secret_key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return Path(path).read_text().strip()
+    path = settings.data_dir / SECRET_KEY
+    private_dir(settings.data_dir)
+    with contextlib.suppress(FileExistsError), open_private(path, "x") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    with open_private(path, "r") as handle:
+        return str(handle.read()).strip()
 
 
 def create_app(
@@ -41,15 +41,35 @@ def create_app(
     testing: bool = False,
 ) -> Flask:
     """The Flask app for this configuration (by default the process environment)."""
-    from interfaces.web import cases, followup, forums, health, openapi, privacy, tokens, users
+    from interfaces.web import (
+        cases,
+        followup,
+        forums,
+        health,
+        metrics,
+        openapi,
+        privacy,
+        requestlog,
+        tokens,
+        users,
+    )
     from interfaces.web.errors import register_error_handlers
+    from interfaces.web.headers import security_headers
 
     if config is None:
         config = os.environ
     settings = config if isinstance(config, Settings) else Settings.from_environ(config)
+    # The application first: on a store never migrated it refuses before anything is written.
+    forebyg = application or build_application(settings)
+    try:
+        key = secret_key(settings)
+    except BaseException:
+        if application is None:
+            forebyg.close()
+        raise
     app = Flask("forebyg")
     app.config.update(
-        SECRET_KEY=secret_key(settings),
+        SECRET_KEY=key,
         MAX_CONTENT_LENGTH=MAX_BODY,
         JSON_SORT_KEYS=False,
         TESTING=testing,
@@ -60,9 +80,11 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=settings.sessions.absolute_seconds,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["forebyg"] = application or build_application(settings)
+    app.extensions["forebyg"] = forebyg
     app.extensions["settings"] = settings
     register_error_handlers(app)
+    metrics.install(app)
+    requestlog.install(app)
     for blueprint in (
         tokens.bp,
         forums.bp,
@@ -79,17 +101,9 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     @app.after_request
-    def security_headers(response: Any) -> Any:
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cache-Control", "no-store")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    def add_security_headers(response: Any) -> Any:
+        for name, value in security_headers(secure=request.is_secure):
+            response.headers.setdefault(name, value)
         return response
 
     return app

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from application.accounts import Caller
 from application.app import Forebyg
@@ -78,12 +79,27 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def _body() -> bytes:
+    """The request body, refused with 413 over MAX_CONTENT_LENGTH however it was framed.
+
+    werkzeug refuses an announced Content-Length over the limit, but a chunked body (whose end
+    the server marks: wsgi.input_terminated) it reads only up to the limit and stops there
+    without a word: the body came out cut short, so invalid JSON (422). One byte more read from
+    the server's stream says whether the body went on past the limit."""
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    unannounced = request.content_length is None and limit is not None
+    if unannounced and len(raw) >= limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    return raw
+
+
 def _json_body(schema: type[Schema]) -> dict[str, Any]:
     if request.mimetype != "application/json":
         raise BadRequestError(
             {"Content-Type": ["must be application/json"]}, status=415, title="Unsupported media type"
         )
-    raw = request.get_data(cache=True)
+    raw = _body()
     try:
         data = json.loads(raw or b"null", object_pairs_hook=_unique_keys)
     except DuplicateKeyError as duplicate:
@@ -154,10 +170,13 @@ def _idempotency(caller: Caller) -> Idempotency | None:
             {"Idempotency-Key": [f"must be 1-{MAX_KEY} visible ASCII characters or spaces"]}
         )
     try:  # the same request however its JSON was written (key order, spacing)
-        canonical = json.dumps(json.loads(request.get_data(cache=True) or b"null"), sort_keys=True).encode()
+        canonical = json.dumps(json.loads(_body() or b"null"), sort_keys=True).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):
-        canonical = request.get_data(cache=True)
-    fingerprint = b"\n".join((request.method.encode(), request.path.encode(), canonical))
+        canonical = _body()
+    target = request.path.encode()
+    if request.query_string:  # a command's query parameters (a member's left_on) are part of it
+        target += b"?" + request.query_string
+    fingerprint = b"\n".join((request.method.encode(), target, canonical))
     return Idempotency.of(str(caller.user_id), key, fingerprint)
 
 

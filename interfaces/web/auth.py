@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from application.accounts import Caller
 from application.app import Forebyg
@@ -20,6 +20,8 @@ def bearer_token() -> str:
 
 def current_caller(app: Forebyg) -> Caller:
     try:
-        return app.caller_for_session(bearer_token())
+        caller = app.caller_for_session(bearer_token())
     except SessionExpiredError as error:
         raise UnauthorizedError(str(error)) from None
+    g.caller = caller  # for the request's log line: user id, organisation and role
+    return caller

@@ -39,11 +39,17 @@ class UnauthorizedError(Exception):
     """No valid bearer token."""
 
 
-def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+def problem_document(status: int, title: str, detail: str = "", **extra: Any) -> dict[str, Any]:
+    """The RFC 9457 body of every error, the Flask app's and the gunicorn worker's."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
+    return body
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+    body = problem_document(status, title, detail, **extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="forebyg"'

@@ -275,6 +275,20 @@ def test_a_database_url_that_is_not_postgresql_is_refused_clearly(
     assert not empty_data_dir.exists()
 
 
+@pytest.mark.parametrize("value", ["0", "ten", "-5"])
+def test_serve_refuses_a_request_timeout_that_is_not_a_positive_number_of_seconds(
+    value: str, empty_data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FOREBYG_REQUEST_TIMEOUT_SECONDS", value)
+
+    code = main(["serve"])
+
+    err = capsys.readouterr().err
+    assert code != 0
+    assert f"FOREBYG_REQUEST_TIMEOUT_SECONDS: {value!r} is not a positive whole number" in err
+    assert not empty_data_dir.exists()
+
+
 def test_migrate_creates_the_store_and_running_it_twice_is_harmless(
     empty_data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

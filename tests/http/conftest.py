@@ -1,4 +1,5 @@
-"""A real `forebyg serve` (gunicorn, several worker processes) on PostgreSQL, and a small HTTP client.
+"""A real `forebyg serve` (gunicorn, several worker processes) on PostgreSQL, or its one process on
+SQLite, and a small HTTP client.
 
 The server runs as a subprocess in its own process group, with its output in files, and is
 always stopped (the whole group) when the test ends.
@@ -141,6 +142,7 @@ class Server:
     settings: Settings
     workers: int
     log_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -158,7 +160,7 @@ class Server:
             self.process = subprocess.Popen(
                 forebyg_command("serve", "--workers", str(self.workers)),
                 cwd=ROOT,
-                env=server_env(self.settings, self.port),
+                env={**server_env(self.settings, self.port), **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -212,12 +214,32 @@ def serve(postgres_settings: Settings, tmp_path: Path) -> Iterator[Any]:
     started: list[Server] = []
     prepare_accounts(postgres_settings)
 
-    def start(workers: int, *, wait: bool = True) -> Server:
-        server = Server(postgres_settings, workers, tmp_path / "logs")
+    def start(workers: int, *, wait: bool = True, env: Mapping[str, str] | None = None) -> Server:
+        server = Server(postgres_settings, workers, tmp_path / "logs", env=dict(env or {}))
         started.append(server)
         server.start()
         if wait:
             server.wait_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def serve_sqlite(sqlite_settings: Settings, tmp_path: Path) -> Iterator[Any]:
+    """Start `forebyg serve` on the test's migrated SQLite store (one process, its only writer),
+    with the demo accounts; stopped at teardown."""
+    started: list[Server] = []
+    prepare_accounts(sqlite_settings)
+
+    def start(*, env: Mapping[str, str] | None = None) -> Server:
+        data_dir = {"FOREBYG_DATA_DIR": str(sqlite_settings.data_dir)}
+        server = Server(sqlite_settings, 1, tmp_path / "logs", env={**data_dir, **(env or {})})
+        started.append(server)
+        server.start()
+        server.wait_ready()
         return server
 
     yield start
@@ -255,6 +277,7 @@ def today() -> date:
 def gunicorn_problems(stderr: str, ignore: Sequence[str] = ()) -> list[str]:
     """Lines of the server's log that report an error."""
     markers = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", "ERROR:", "Exception", "WORKER TIMEOUT")
+    markers += ('"level": "error"', '"level": "critical"')  # JSON lines (interfaces/logs.py)
     return [
         line
         for line in stderr.splitlines()

@@ -313,9 +313,8 @@ def _owner(pids: Iterable[int], inode: str) -> int | None:
 class Server:
     """`forebyg serve --workers N` on PostgreSQL: the gunicorn master is the process started
     (serve execs gunicorn), its children are the workers. A request can be sent so that every
-    worker serves one copy: one connection per worker is opened first, and the requests are
-    sent only once /proc shows each connection accepted by a different worker (a sync worker
-    serves one connection at a time, so none can take a second)."""
+    worker serves one copy: connections are opened until /proc shows one accepted by each
+    worker, and the requests are sent only then."""
 
     def __init__(self, settings: Settings, log: Path, workers: int = 2, **env: str) -> None:
         self.port = free_port()
@@ -404,10 +403,39 @@ class Server:
         self, method: str, path: str, headers: dict[str, str] | None = None, data: Any = None
     ) -> list[Reply]:
         """The same request once on every worker (each reply names the worker that served it)."""
-        replies = self._exchange(len(self.workers()), method, path, headers, data)
+        workers = self.workers()
+        held = self._one_per_worker(workers)
+        try:
+            replies = [
+                Reply(worker, *self._send(conn, method, path, headers or {}, data))
+                for worker, conn in sorted(held.items())
+            ]
+        finally:
+            for conn in held.values():
+                conn.close()
         served = sorted(reply.worker for reply in replies)
-        assert served == self.workers(), f"the connections were not spread over the workers: {served}"
+        assert served == workers, f"the connections were not spread over the workers: {served}"
         return replies
+
+    def _one_per_worker(self, workers: list[int]) -> dict[int, http.client.HTTPConnection]:
+        """A connection accepted by each worker. A worker accepts any number of connections
+        (its threads serve only requests that have arrived whole), so they are opened one at a
+        time, and one accepted by a worker that holds one already is closed, until each does."""
+        held: dict[int, http.client.HTTPConnection] = {}
+        deadline = time.monotonic() + 30
+        while len(held) < len(workers):
+            if time.monotonic() > deadline:
+                for conn in held.values():
+                    conn.close()
+                pytest.fail(f"the workers {workers} did not each accept a connection: {sorted(held)}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            conn.connect()
+            owner = self._owners([conn], workers)[0]
+            if owner in held:
+                conn.close()
+            else:
+                held[owner] = conn
+        return held
 
     def _exchange(
         self, n: int, method: str, path: str, headers: dict[str, str] | None, data: Any

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -106,6 +108,43 @@ def test_a_body_over_256_kib_is_413(world: World, subtests: pytest.Subtests) -> 
         call = sample(op.method, op.path, world.own)
         with subtests.test(msg=_name(op.method, op.path)), world.records_nothing():
             problem(world.send_raw(op.method, call.path, oversize, JSON), 413)
+
+
+def _send_chunked(world: World, method: str, path: str, data: bytes) -> Any:
+    """A body whose length is not announced: as gunicorn hands a chunked one to the app, the
+    server marking its end (wsgi.input_terminated), and Transfer-Encoding: chunked."""
+    return world.client.open(
+        path,
+        method=method,
+        headers={
+            "Authorization": f"Bearer {world.token(COORDINATOR)}",
+            "Content-Type": JSON,
+            "Transfer-Encoding": "chunked",
+        },
+        input_stream=io.BytesIO(data),
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_256_kib_is_413_not_a_truncated_body(
+    world: World, subtests: pytest.Subtests
+) -> None:
+    oversize = json.dumps({"padding": "x" * MAX_BODY}).encode()
+    for op in WITH_BODY:
+        call = sample(op.method, op.path, world.own)
+        with subtests.test(msg=_name(op.method, op.path)), world.records_nothing():
+            answer = _send_chunked(world, op.method, call.path, oversize)
+            assert answer.request.content_length is None
+            problem(answer, 413)
+
+
+def test_a_chunked_body_of_exactly_256_kib_is_read_whole(world: World) -> None:
+    at_limit = json.dumps({"padding": "x" * (MAX_BODY - len('{"padding": ""}'))}).encode()
+    assert len(at_limit) == MAX_BODY
+    call = BY_NAME["refer_case"].valid(world.own)
+    with world.records_nothing():
+        answer = _send_chunked(world, "POST", call.path, at_limit)
+    assert "padding" in problem(answer, 422)["errors"]  # read and judged, not refused unread
 
 
 def test_a_body_that_is_not_a_json_object_is_422(world: World, subtests: pytest.Subtests) -> None:
