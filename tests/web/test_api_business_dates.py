@@ -11,6 +11,7 @@ from uuid import UUID
 
 from flask.testing import FlaskClient
 
+from interfaces.web.schemas.common import BUSINESS_DATE_PATTERN
 from tests.conftest import TODAY
 from tests.web import endpoints
 from tests.web.support import ESTABLISHED, MET, RECEIVED, Call, World, field_errors, ok
@@ -273,15 +274,15 @@ def test_the_openapi_document_offers_every_business_date_as_an_optional_strict_d
     document = ok(client.get("/api/openapi.json"))
     schemas = document["components"]["schemas"]
     for schema, field in (
-        ("EstablishForum", "established_on"),
-        ("Member", "joined_on"),
-        ("CancelMeeting", "cancelled_on"),
-        ("AgreeAction", "agreed_on"),
-        ("RescheduleAction", "rescheduled_on"),
-        ("ScheduleReview", "scheduled_on"),
+        ("EstablishForumRequest", "established_on"),
+        ("MemberRequest", "joined_on"),
+        ("CancelMeetingRequest", "cancelled_on"),
+        ("AgreeActionRequest", "agreed_on"),
+        ("RescheduleActionRequest", "rescheduled_on"),
+        ("ScheduleReviewRequest", "scheduled_on"),
     ):
         found = schemas[schema]["properties"][field]
-        assert found["format"] == "date" and found["pattern"] == r"^\d{4}-\d{2}-\d{2}$", (schema, found)
+        assert found["format"] == "date" and found["pattern"] == BUSINESS_DATE_PATTERN, (schema, found)
         assert "default today" in found["description"], (schema, found)
         assert field not in schemas[schema].get("required", []), schema
     leave = document["paths"]["/api/forums/{forum_id}/members/{org}"]["delete"]
