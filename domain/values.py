@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -185,10 +186,22 @@ def _checked(
     return value
 
 
-# A CPR number anywhere in a text: DDMMYY, an optional dash or space, four digits.
+# A CPR number anywhere in a text: DDMMYY, an optional dash or space, four digits. It is looked
+# for in the text with every script's decimal digits read as ASCII ones (ascii_digits): a CPR
+# number written in fullwidth or Arabic-Indic digits identifies the person all the same.
 CPR_IN_TEXT = re.compile(
     r"(?<![0-9-])(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}[- ]?[0-9]{4}(?![0-9-])"
 )
+
+
+def ascii_digits(value: str) -> str:
+    """The text with each decimal digit of any script written as its ASCII digit."""
+    if value.isascii():
+        return value
+    return "".join(
+        str(unicodedata.decimal(c)) if not c.isascii() and unicodedata.decimal(c, None) is not None else c
+        for c in value
+    )
 
 
 def non_personal_text(
@@ -199,7 +212,7 @@ def non_personal_text(
     (a forum's name, its housing areas), else a FREE_TEXT."""
     parse = line if single_line else text
     checked = parse(value, field, required=required, limit=limit)
-    if CPR_IN_TEXT.search(checked):
+    if CPR_IN_TEXT.search(ascii_digits(checked)):
         raise InvalidValueError(
             field, "must not hold a CPR number: this text must not name or identify people"
         )

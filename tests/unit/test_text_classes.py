@@ -158,3 +158,14 @@ def test_a_cpr_number_is_ascii_digits_only(cpr: str) -> None:
 def test_a_slug_is_one_line_of_ascii(slug: str) -> None:
     with pytest.raises(InvalidValueError):
         org_slug(slug, "org")
+
+
+@pytest.mark.parametrize(
+    "offset", [0, 0xFF10 - 0x30, 0x0660 - 0x30], ids=["ascii", "fullwidth", "arabic-indic"]
+)
+def test_a_cpr_number_in_a_forum_text_is_found_in_any_script_s_digits(offset: int) -> None:
+    """Accepting a CPR number takes ASCII digits only; finding one in a text that must not
+    identify people reads every script's, for such a number identifies the person all the same."""
+    written = "070709-7777".translate({ord(d): ord(d) + offset for d in "0123456789"})
+    with pytest.raises(InvalidValueError, match="CPR"):
+        non_personal_text(f"Drengen {written} kommer i klubben", "resources")
