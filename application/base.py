@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -39,6 +39,20 @@ A = TypeVar("A", bound=Aggregate)
 
 def today_in_denmark() -> date:
     return datetime.now(DENMARK).date()
+
+
+def _restamp(aggregate: Aggregate, instants: dict[tuple[UUID, int], datetime]) -> None:
+    """Give the aggregate's pending events the instants they were first recorded at (and the
+    aggregate the creation and modification instants that follow from them)."""
+    for pending in aggregate.pending_events:
+        instant = instants.get((pending.originator_id, pending.originator_version))
+        if instant is None:
+            continue
+        object.__setattr__(pending, "timestamp", instant)
+        if pending.originator_version == 1:
+            aggregate._created_on = instant
+        if pending.originator_version == aggregate.version:
+            aggregate._modified_on = instant
 
 
 class ForebygBase(Application[UUID]):
@@ -88,6 +102,17 @@ class ForebygBase(Application[UUID]):
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
         transcoder.register(SealedAsDict())
+
+    # While a history is imported (application/exchange.py): the instant each fact was first
+    # recorded, by aggregate and version; its event is recorded with that instant again.
+    recorded_instants: dict[tuple[UUID, int], datetime] | None = None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if self.recorded_instants:
+            for obj in objs:
+                if isinstance(obj, Aggregate):
+                    _restamp(obj, self.recorded_instants)
+        return super().save(*objs, **kwargs)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # A snapshot is a cache, taken after the command committed: it must never turn an

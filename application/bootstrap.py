@@ -13,12 +13,19 @@ from application.readmodels.store import PostgresStore
 from application.settings import Settings
 
 
-def build_application(settings: Settings, clock: Callable[[], date] = today_in_denmark) -> Forebyg:
-    """The application for this configuration. Creates no tables: see `migrate`."""
+def build_application(
+    settings: Settings, clock: Callable[[], date] = today_in_denmark, *, cached_aggregates: int = 0
+) -> Forebyg:
+    """The application for this configuration. Creates no tables: see `migrate`. With
+    ``cached_aggregates``, that many aggregates are kept in memory between commands (for a
+    single process that records a long series of commands: `forebyg import`)."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = settings.persistence_env(create_tables=False)
+    if cached_aggregates:
+        env = {**env, "AGGREGATE_CACHE_MAXSIZE": str(cached_aggregates), "AGGREGATE_CACHE_FASTFORWARD": "y"}
     return Forebyg(
-        env=settings.persistence_env(create_tables=False),
+        env=env,
         clock=clock,
         policy=settings.reminders,
         retention_policy=settings.retention,
