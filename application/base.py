@@ -177,6 +177,11 @@ class ForebygBase(Application[UUID]):
             )
         return checked
 
+    def _happened_on(self, value: object, field: str) -> date:
+        """The business date a command's fact happened: the one given, or today (the
+        application's clock) when none is; never in the future."""
+        return self._past(self.clock() if value is None else value, field)
+
     def recorded_answer(self, idempotency: Idempotency) -> Recorded | None:
         """The first answer to a command sent with this key, if it was recorded."""
         try:

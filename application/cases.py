@@ -109,7 +109,7 @@ class CaseCommands(ForebygBase):
             forum.check_is_member(responsible_org, "responsible_org")
         if meeting_id is not None:
             meeting = forum.check_meeting_held(meeting_id)
-            agreed_on = agreed_on or meeting.held_on
+            agreed_on = meeting.held_on if agreed_on is None else agreed_on
         new_id = action_id or uuid4()
         case.agree_action(
             action_id=new_id,
@@ -117,7 +117,7 @@ class CaseCommands(ForebygBase):
             description=description,
             responsible_org=responsible_org,
             due_on=due_on,
-            agreed_on=self._past(agreed_on or self.clock(), "agreed_on"),
+            agreed_on=self._happened_on(agreed_on, "agreed_on"),
             meeting_id=meeting_id,
         )
         return self._save(case, idempotency=idempotency, action_id=new_id)
@@ -135,9 +135,7 @@ class CaseCommands(ForebygBase):
         idempotency: Idempotency | None = None,
     ) -> Recorded:
         case, _ = self._case_in_forum(case_id, expected_version, caller, COORDINATOR)
-        case.reschedule_action(
-            action_id, due_on, self._past(rescheduled_on or self.clock(), "rescheduled_on"), reason
-        )
+        case.reschedule_action(action_id, due_on, self._happened_on(rescheduled_on, "rescheduled_on"), reason)
         return self._save(case, idempotency=idempotency, action_id=action_id)
 
     def complete_action(
@@ -188,7 +186,7 @@ class CaseCommands(ForebygBase):
         idempotency: Idempotency | None = None,
     ) -> Recorded:
         case, _ = self._case_in_forum(case_id, expected_version, caller, COORDINATOR)
-        case.schedule_review(review_on, self._past(scheduled_on or self.clock(), "scheduled_on"))
+        case.schedule_review(review_on, self._happened_on(scheduled_on, "scheduled_on"))
         return self._save(case, idempotency=idempotency)
 
     def record_review(

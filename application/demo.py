@@ -202,7 +202,11 @@ class DemoMunicipality:
                 partial(self.app.schedule_meeting, forum_id, planned, meeting_id=meeting_id),
             )
             if on <= self.today and self.rng.random() < 0.06:
-                self._at(on, MEET, partial(self.app.cancel_meeting, forum_id, meeting_id, "No quorum"))
+                self._at(
+                    on,
+                    MEET,
+                    partial(self.app.cancel_meeting, forum_id, meeting_id, "No quorum", cancelled_on=on),
+                )
             elif on <= self.today:
                 meetings.append((on, meeting_id))
                 self.agenda[meeting_id] = []

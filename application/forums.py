@@ -59,7 +59,7 @@ class ForumCommands(ForebygBase):
             if not isinstance(members, (list, tuple)):
                 raise InvalidValueError("members", "a list of organisation slugs is required")
             self._check_registered(list(members), "members")
-        on = self._past(established_on if established_on is not None else self.clock(), "established_on")
+        on = self._happened_on(established_on, "established_on")
         forum = Forum.establish(
             name=name,
             municipality=municipality,
@@ -86,7 +86,7 @@ class ForumCommands(ForebygBase):
         forum = self._forum_for(forum_id, expected_version, caller, "change its membership")
         if caller is not None:
             self._check_registered([org], "org")
-        forum.join(org, self._past(joined_on or self.clock(), "joined_on"))
+        forum.join(org, self._happened_on(joined_on, "joined_on"))
         return self._save(forum, idempotency=idempotency)
 
     def remove_member(
@@ -100,7 +100,7 @@ class ForumCommands(ForebygBase):
         idempotency: Idempotency | None = None,
     ) -> Recorded:
         forum = self._forum_for(forum_id, expected_version, caller, "change its membership")
-        forum.leave(org, self._past(left_on or self.clock(), "left_on"))
+        forum.leave(org, self._happened_on(left_on, "left_on"))
         return self._save(forum, idempotency=idempotency)
 
     def schedule_meeting(
@@ -149,12 +149,14 @@ class ForumCommands(ForebygBase):
         meeting_id: UUID,
         reason: object = "",
         *,
+        cancelled_on: object = None,
         expected_version: int | None = None,
         caller: Caller | None = None,
         idempotency: Idempotency | None = None,
     ) -> Recorded:
+        """Cancel a scheduled meeting, on the day given or today."""
         forum = self._forum_for(forum_id, expected_version, caller)
-        forum.cancel_meeting(meeting_id, reason)
+        forum.cancel_meeting(meeting_id, reason, self._happened_on(cancelled_on, "cancelled_on"))
         return self._save(forum, idempotency=idempotency, meeting_id=meeting_id)
 
     def record_area_mapping(

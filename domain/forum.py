@@ -24,6 +24,7 @@ from domain.values import (
     Meeting,
     MeetingStatus,
     business_date,
+    day_in_denmark,
     non_personal_text,
     not_before,
     org_slug,
@@ -48,9 +49,19 @@ class Forum(Reminded, Aggregate):
 
     Invariants: the chair organisation is always a member and cannot leave; a meeting is
     held or cancelled once; only members attend; a dissolved forum takes no more work; no
-    business date precedes the forum's establishment. Its free texts (``PERSONAL_FIELDS``)
-    are facts of its events only, never of its state.
+    business date precedes the forum's establishment; an organisation leaves no earlier than
+    it joined, and joins again no earlier than it left; a forum is dissolved no earlier than
+    its latest recorded work. Its free texts (``PERSONAL_FIELDS``) are facts of its events
+    only, never of its state.
     """
+
+    # Version 2 keeps the day each organisation last joined or left (``membership_changed_on``);
+    # a snapshot taken before has its members date from the establishment.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["membership_changed_on"] = dict.fromkeys(state["members"], state["established_on"])
 
     @classmethod
     def establish(
@@ -93,6 +104,7 @@ class Forum(Reminded, Aggregate):
         self.chair_org = chair_org
         self.established_on = established_on
         self.members: list[str] = [chair_org]
+        self.membership_changed_on: dict[str, date] = {chair_org: established_on}
         self.meetings: dict[str, Meeting] = {}
         self.area_mappings: list[dict[str, Any]] = []
         self.dissolved_on: date | None = None
@@ -141,11 +153,15 @@ class Forum(Reminded, Aggregate):
         joined_on = self.check_date(joined_on, "joined_on")
         if slug in self.members:
             raise AlreadyAMemberError(f"{slug!r} is already a member of forum {self.name!r}")
+        left_on = self.membership_changed_on.get(slug)
+        if left_on is not None:
+            not_before(joined_on, left_on, "joined_on", f"the day {slug} left the forum")
         self._member_joined(org=slug, joined_on=joined_on)
 
     @event("MemberJoined")
     def _member_joined(self, org: str, joined_on: date) -> None:
         self.members.append(org)
+        self.membership_changed_on[org] = joined_on
 
     def leave(self, org: object, left_on: object) -> None:
         self.check_active()
@@ -154,11 +170,15 @@ class Forum(Reminded, Aggregate):
         self.check_is_member(slug)
         if slug == self.chair_org:
             raise ChairCannotLeaveError(f"{slug!r} chairs forum {self.name!r} and cannot leave it")
+        joined_on = self.membership_changed_on.get(slug)
+        if joined_on is not None:
+            not_before(left_on, joined_on, "left_on", f"the day {slug} joined the forum")
         self._member_left(org=slug, left_on=left_on)
 
     @event("MemberLeft")
     def _member_left(self, org: str, left_on: date) -> None:
         self.members.remove(org)
+        self.membership_changed_on[org] = left_on
 
     # --- meetings --------------------------------------------------------------------
 
@@ -221,17 +241,35 @@ class Forum(Reminded, Aggregate):
             discussed_cases=tuple(discussed_cases),
         )
 
-    def cancel_meeting(self, meeting_id: UUID, reason: object) -> None:
+    def cancel_meeting(self, meeting_id: UUID, reason: object, cancelled_on: object) -> None:
         self.check_active()
         self.check_meeting_open(meeting_id)
+        cancelled_on = self.check_date(cancelled_on, "cancelled_on")
         self._meeting_cancelled(
-            meeting_id=meeting_id, reason=non_personal_text(reason, "reason", required=False, limit=500)
+            meeting_id=meeting_id,
+            reason=non_personal_text(reason, "reason", required=False, limit=500),
+            cancelled_on=cancelled_on,
         )
 
-    @event("MeetingCancelled")
-    def _meeting_cancelled(self, meeting_id: UUID, reason: str) -> None:
+    class MeetingCancelled(Aggregate.Event):
+        """Version 2 dates the cancellation (``cancelled_on``); one recorded before is dated
+        the day it was recorded, in Denmark."""
+
+        meeting_id: UUID
+        reason: str
+        cancelled_on: date
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cancelled_on"] = day_in_denmark(state["timestamp"])
+
+    @event(MeetingCancelled)
+    def _meeting_cancelled(self, meeting_id: UUID, reason: str, cancelled_on: date) -> None:
         key = str(meeting_id)
-        self.meetings[key] = replace(self.meetings[key], status=MeetingStatus.CANCELLED)
+        self.meetings[key] = replace(
+            self.meetings[key], status=MeetingStatus.CANCELLED, cancelled_on=cancelled_on
+        )
 
     # --- area mapping and dissolution ------------------------------------------------------
 
@@ -261,6 +299,7 @@ class Forum(Reminded, Aggregate):
     def dissolve(self, dissolved_on: object, reason: object) -> None:
         self.check_active()
         dissolved_on = self.check_date(dissolved_on, "dissolved_on")
+        not_before(dissolved_on, self.latest_work_on, "dissolved_on", "the forum's latest recorded work")
         self._dissolved(dissolved_on=dissolved_on, reason=non_personal_text(reason, "reason", limit=500))
 
     @event("Dissolved")
@@ -279,6 +318,18 @@ class Forum(Reminded, Aggregate):
         action_id: UUID | None,
     ) -> None:
         self.reminders_sent.append(key)
+
+    @property
+    def latest_work_on(self) -> date:
+        """The latest business date of the forum's own facts (a meeting's planned date is a
+        plan, not work done)."""
+        days = [self.established_on, *self.membership_changed_on.values()]
+        for meeting in self.meetings.values():
+            done = meeting.held_on or meeting.cancelled_on
+            if done is not None:
+                days.append(done)
+        days += [mapping["recorded_on"] for mapping in self.area_mappings]
+        return max(days)
 
     @property
     def last_meeting_held_on(self) -> date | None:

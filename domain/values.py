@@ -226,6 +226,7 @@ class Meeting:
     held_on: date | None = None
     attendees: tuple[str, ...] = ()
     discussed_cases: tuple[UUID, ...] = ()
+    cancelled_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,11 @@ CASE_TOPIC = get_topic(Case)
 CASE_TOPIC_PREFIX = CASE_TOPIC + "."
 FORUM_TOPIC_PREFIX = get_topic(Forum) + "."
 # A forum text event: its retention kind, and the field holding the business date it was
-# written (None: the day it was recorded — a cancellation has no date of its own).
-FORUM_TEXTS: dict[str, tuple[str, str | None]] = {
+# written (a cancellation recorded before it had a date of its own is dated, by its upcast,
+# the day it was recorded in Denmark).
+FORUM_TEXTS: dict[str, tuple[str, str]] = {
     "MeetingHeld": ("meeting", "held_on"),
-    "MeetingCancelled": ("meeting", None),
+    "MeetingCancelled": ("meeting", "cancelled_on"),
     "AreaMappingRecorded": ("area_mapping", "recorded_on"),
     "Dissolved": ("dissolution", "dissolved_on"),
 }
@@ -121,7 +122,7 @@ class SealingMapper(Mapper[UUID]):
     ) -> DomainEventProtocol[UUID]:
         name = topic[len(FORUM_TOPIC_PREFIX) :]
         kind, date_field = FORUM_TEXTS[name]
-        written = state[date_field] if date_field else day_in_denmark(domain_event.timestamp)  # type: ignore[attr-defined]
+        written = state.get(date_field) or day_in_denmark(domain_event.timestamp)  # type: ignore[attr-defined]
         forum_id, version = domain_event.originator_id, domain_event.originator_version
         key_id = text_key_id(forum_id, version)
         key = self.keystore.new_text_key(

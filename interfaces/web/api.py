@@ -154,7 +154,10 @@ def _idempotency(caller: Caller) -> Idempotency | None:
         canonical = json.dumps(json.loads(request.get_data(cache=True) or b"null"), sort_keys=True).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = request.get_data(cache=True)
-    fingerprint = b"\n".join((request.method.encode(), request.path.encode(), canonical))
+    target = request.path.encode()
+    if request.query_string:  # a command's query parameters (a member's left_on) are part of it
+        target += b"?" + request.query_string
+    fingerprint = b"\n".join((request.method.encode(), target, canonical))
     return Idempotency.of(str(caller.user_id), key, fingerprint)
 
 

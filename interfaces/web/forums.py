@@ -79,6 +79,7 @@ def add_member(ctx: Command, body: dict[str, Any], forum_id: UUID) -> Recorded:
     return forebyg().add_member(
         forum_id,
         body["org"],
+        body["joined_on"],
         expected_version=ctx.expected_version,
         caller=ctx.caller,
         idempotency=ctx.idempotency,
@@ -89,12 +90,18 @@ def add_member(ctx: Command, body: dict[str, Any], forum_id: UUID) -> Recorded:
     bp,
     "/<uuid:forum_id>/members/<string:org>",
     "DELETE",
-    summary="An organisation leaves the forum",
+    summary="An organisation leaves the forum (?left_on=, default today)",
+    query=schemas.LeaveQuery,
     response=schemas.RecordedResponse,
 )
-def remove_member(ctx: Command, forum_id: UUID, org: str) -> Recorded:
+def remove_member(ctx: Command, query: dict[str, Any], forum_id: UUID, org: str) -> Recorded:
     return forebyg().remove_member(
-        forum_id, org, expected_version=ctx.expected_version, caller=ctx.caller, idempotency=ctx.idempotency
+        forum_id,
+        org,
+        query["left_on"],
+        expected_version=ctx.expected_version,
+        caller=ctx.caller,
+        idempotency=ctx.idempotency,
     )
 
 
@@ -150,6 +157,7 @@ def cancel_meeting(ctx: Command, body: dict[str, Any], forum_id: UUID, meeting_i
         forum_id,
         meeting_id,
         body["reason"],
+        cancelled_on=body["cancelled_on"],
         expected_version=ctx.expected_version,
         caller=ctx.caller,
         idempotency=ctx.idempotency,

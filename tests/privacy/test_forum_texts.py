@@ -17,6 +17,7 @@ from eventsourcing.persistence import Mapper
 
 from application.app import Forebyg
 from application.base import today_in_denmark
+from application.bootstrap import migrate
 from application.demo import build_demo
 from application.privacy.retention import RetentionPolicy
 from domain.errors import InvalidValueError
@@ -72,7 +73,7 @@ def forum_with_texts(app: Forebyg, marker: str, on: date = TODAY) -> tuple[UUID,
     app.hold_meeting(
         forum, held, held_on=on - timedelta(days=20), attendees=[CHAIR], summary=f"{marker}-summary"
     )
-    app.cancel_meeting(forum, cancelled, f"{marker}-cancelled")
+    app.cancel_meeting(forum, cancelled, f"{marker}-cancelled", cancelled_on=on - timedelta(days=2))
     app.record_area_mapping(
         forum,
         recorded_on=on - timedelta(days=5),
@@ -289,7 +290,7 @@ def test_retention_destroys_forum_texts_their_period_after_they_were_written(sto
     marker = f"M{uuid4().hex[:12]}"
     forum, _held, _cancelled = forum_with_texts(app, marker)
 
-    cancelled_on = today_in_denmark()  # a cancellation has no business date: the day it was recorded
+    cancelled_on = TODAY - timedelta(days=2)  # the cancellation's own business date
     due = {(e["kind"], e["erase_on"]) for e in app.text_retention_schedule()}
     assert due == {
         ("meeting", (TODAY - timedelta(days=5)).isoformat()),  # held 20 days ago + 15
@@ -374,13 +375,10 @@ def test_texts_stored_in_clear_by_earlier_versions_read_and_migrate_seals_them(s
     assert texts(store.app(), forum.id) == set()
 
 
-def test_a_text_without_a_business_date_is_dated_the_day_it_was_recorded_in_denmark(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """23:30 UTC on 2 December is 00:30 on 3 December in Copenhagen: retention counts from the 3rd."""
+def test_a_cancellation_is_kept_from_the_day_it_was_cancelled(store: Store) -> None:
     app = store.app()
     forum = app.establish_forum(
-        name="Forum at midnight",
+        name="Forum cancelling ahead",
         municipality="Aarhus",
         housing_areas=[AREA],
         chair_org=CHAIR,
@@ -388,9 +386,48 @@ def test_a_text_without_a_business_date_is_dated_the_day_it_was_recorded_in_denm
     ).id
     meeting = app.schedule_meeting(forum, TODAY + timedelta(days=10)).meeting_id
     assert meeting is not None
+    app.cancel_meeting(forum, meeting, "the chair is ill", cancelled_on=TODAY - timedelta(days=3))
+    written = {k["kind"]: k["written_on"] for k in app.text_retention_schedule()}
+    assert written == {"meeting": (TODAY - timedelta(days=3)).isoformat()}
+    [view] = app.get_forum(forum)["meetings"]
+    assert (view["status"], view["cancelled_on"]) == ("cancelled", (TODAY - timedelta(days=3)).isoformat())
+
+
+def test_a_cancellation_recorded_before_it_was_dated_is_dated_the_day_it_was_recorded_in_denmark(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier version recorded ``MeetingCancelled`` without ``cancelled_on`` (and in clear):
+    it still loads, and it is dated the day it was recorded in Denmark — 23:30 UTC on
+    2 December is 00:30 on 3 December in Copenhagen — by the forum view and by retention once
+    `forebyg migrate` seals it."""
+    app = store.app()
+    forum = Forum.establish(
+        name="Forum at midnight",
+        municipality="Aarhus",
+        housing_areas=[AREA],
+        chair_org=CHAIR,
+        established_on=date(2026, 11, 1),
+    )
+    meeting = uuid4()
+    forum.schedule_meeting(meeting, date(2026, 12, 10))
     late_evening = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
     monkeypatch.setattr(Forum.Event, "create_timestamp", staticmethod(lambda: late_evening))
-    app.cancel_meeting(forum, meeting, "the chair is ill")
+    forum.cancel_meeting(meeting, "the chair is ill", date(2026, 12, 2))
     monkeypatch.undo()
-    written = {k["kind"]: k["written_on"] for k in app.text_retention_schedule()}
+    events = forum.collect_events()
+    del vars(events[-1])["cancelled_on"]  # as version 1 of the event was: no business date
+    with monkeypatch.context() as old:
+        old.setattr(Forum.MeetingCancelled, "class_version", 1)
+        stored = [Mapper.to_stored_event(app.mapper, e) for e in events]
+    assert b"cancelled_on" not in b"".join(s.state for s in stored if not app.mapper.cipher)
+    app.recorder.insert_events(stored)
+
+    [view] = store.app().get_forum(forum.id, include_personal=True)["meetings"]
+    assert (view["status"], view["cancelled_on"], view["cancel_reason"]) == (
+        "cancelled",
+        "2026-12-03",
+        "the chair is ill",
+    )
+    migrate(store.settings)
+    written = {k["kind"]: k["written_on"] for k in store.app().text_retention_schedule()}
     assert written == {"meeting": "2026-12-03"}

@@ -271,7 +271,7 @@ def test_a_cancelled_meeting_cannot_be_held() -> None:
     forum = a_forum()
     meeting_id = uuid4()
     forum.schedule_meeting(meeting_id, day(10))
-    forum.cancel_meeting(meeting_id, "Too few could come")
+    forum.cancel_meeting(meeting_id, "Too few could come", day(8))
     cancelled = forum.collect_events()[-1]
 
     refused(forum, MeetingCancelledError, lambda: forum.hold_meeting(meeting_id, day(10), [CHAIR], [], ""))
@@ -287,7 +287,7 @@ def test_a_held_meeting_cannot_be_cancelled() -> None:
     forum.schedule_meeting(meeting_id, day(10))
     forum.hold_meeting(meeting_id, day(10), [CHAIR], [], "")
 
-    refused(forum, MeetingAlreadyHeldError, lambda: forum.cancel_meeting(meeting_id, "oops"))
+    refused(forum, MeetingAlreadyHeldError, lambda: forum.cancel_meeting(meeting_id, "oops", day(10)))
 
 
 def test_actions_can_refer_only_to_a_meeting_that_was_held() -> None:
@@ -338,7 +338,7 @@ def test_a_dissolved_forum_takes_no_more_work() -> None:
     refused(forum, ForumDissolvedError, lambda: forum.leave(POLICE, day(21)))
     refused(forum, ForumDissolvedError, lambda: forum.schedule_meeting(uuid4(), day(21)))
     refused(forum, ForumDissolvedError, lambda: forum.hold_meeting(meeting_id, day(21), [CHAIR], [], ""))
-    refused(forum, ForumDissolvedError, lambda: forum.cancel_meeting(meeting_id, ""))
+    refused(forum, ForumDissolvedError, lambda: forum.cancel_meeting(meeting_id, "", day(21)))
     refused(forum, ForumDissolvedError, lambda: forum.record_area_mapping(day(21), "Toveshøj", "r", "c"))
     refused(forum, ForumDissolvedError, lambda: forum.dissolve(day(22), "again"))
 
@@ -352,7 +352,7 @@ def test_a_forum_replays_from_its_events_to_the_same_state() -> None:
     forum.schedule_meeting(held, day(10))
     forum.schedule_meeting(cancelled, day(12))
     forum.hold_meeting(held, day(10), [CHAIR, CLUB], [uuid4()], "Summary")
-    forum.cancel_meeting(cancelled, "Holiday")
+    forum.cancel_meeting(cancelled, "Holiday", day(11))
     forum.leave(CLUB, day(11))
     forum.record_area_mapping(day(12), "Gellerupparken", "r", "c")
     forum.dissolve(day(13), "Merged")
@@ -360,3 +360,89 @@ def test_a_forum_replays_from_its_events_to_the_same_state() -> None:
     copy = replayed(forum)
 
     assert vars(copy) == vars(forum)
+
+
+# --- business dates of membership, cancellation and dissolution ----------------------------
+
+
+def test_a_cancellation_is_dated_and_not_before_the_forums_establishment() -> None:
+    forum = a_forum()
+    meeting_id = uuid4()
+    forum.schedule_meeting(meeting_id, day(10))
+
+    error = refused(
+        forum,
+        DateOrderError,
+        lambda: forum.cancel_meeting(meeting_id, "", ESTABLISHED - timedelta(days=1)),
+    )
+    assert error.field == "cancelled_on"
+    bad = refused(forum, InvalidValueError, lambda: forum.cancel_meeting(meeting_id, "", "2026-03-01"))
+    assert bad.field == "cancelled_on"
+
+    forum.cancel_meeting(meeting_id, "Holiday", day(3))  # cancelled a week before it was planned
+    assert forum.meeting(meeting_id).cancelled_on == day(3)
+    assert forum.collect_events()[-1].cancelled_on == day(3)  # type: ignore[attr-defined]
+
+
+def test_an_organisation_leaves_no_earlier_than_it_joined() -> None:
+    forum = a_forum()
+    forum.join(CLUB, day(5))
+
+    error = refused(forum, DateOrderError, lambda: forum.leave(CLUB, day(4)))
+
+    assert error.field == "left_on"
+    forum.leave(CLUB, day(5))
+    assert CLUB not in forum.members
+
+
+def test_an_organisation_joins_again_no_earlier_than_it_left() -> None:
+    forum = a_forum(CLUB)
+    forum.leave(CLUB, day(8))
+
+    error = refused(forum, DateOrderError, lambda: forum.join(CLUB, day(7)))
+
+    assert error.field == "joined_on"
+    forum.join(CLUB, day(9))
+    assert CLUB in forum.members
+
+
+def test_a_forum_is_dissolved_no_earlier_than_its_latest_recorded_work() -> None:
+    forum = a_forum(POLICE)
+    held, cancelled = uuid4(), uuid4()
+    forum.schedule_meeting(held, day(10))
+    forum.schedule_meeting(cancelled, day(40))  # a plan, not work done
+    forum.hold_meeting(held, day(10), [CHAIR], [], "")
+    forum.cancel_meeting(cancelled, "", day(12))
+    forum.record_area_mapping(day(14), "Toveshøj", "r", "c")
+    forum.leave(POLICE, day(16))
+
+    for before in (day(15), day(13), day(11)):
+        error = refused(forum, DateOrderError, lambda on=before: forum.dissolve(on, "Merged"))  # type: ignore[misc]
+        assert error.field == "dissolved_on"
+    forum.dissolve(day(16), "Merged")
+    assert forum.dissolved_on == day(16)
+
+
+def test_a_cancellation_recorded_before_it_was_dated_is_dated_the_day_it_was_recorded_in_denmark() -> None:
+    """Version 1 of ``MeetingCancelled`` had no ``cancelled_on``: its upcast dates it the day it
+    was recorded in Denmark (23:30 UTC on 2 December is 3 December in Copenhagen)."""
+    from datetime import UTC, date, datetime
+
+    state: dict[str, object] = {
+        "meeting_id": uuid4(),
+        "reason": "Holiday",
+        "timestamp": datetime(2026, 12, 2, 23, 30, tzinfo=UTC),
+    }
+    Forum.MeetingCancelled.upcast_v1_v2(state)
+    assert state["cancelled_on"] == date(2026, 12, 3)
+
+
+def test_a_forum_snapshot_taken_before_membership_was_dated_dates_its_members_from_the_establishment() -> (
+    None
+):
+    forum = a_forum(POLICE)
+    state = {k: v for k, v in vars(forum).items() if k != "membership_changed_on"}
+
+    Forum.upcast_v1_v2(state)
+
+    assert state["membership_changed_on"] == {CHAIR: ESTABLISHED, POLICE: ESTABLISHED}

@@ -321,7 +321,10 @@ COMMANDS = (
             Bad("member not a slug", "members.0", {"members": ["Ikke En Slug"]}),
             Bad("member not registered", "members", {"members": ["ukendt-forening"]}),
             Bad("choosing the chair", "chair_org", {"chair_org": "kommune-b"}),
-            Bad("dating the establishment", "established_on", {"established_on": "2026-01-01"}),
+            Bad("established tomorrow", "established_on", {"established_on": FUTURE}),
+            Bad("no such day", "established_on", {"established_on": NOT_A_DATE}),
+            Bad("before the calendar's range", "established_on", {"established_on": "1899-12-31"}),
+            Bad("date not text", "established_on", {"established_on": 20260101}),
         ),
         conflicts=(),
         unknown=(),
@@ -340,7 +343,9 @@ COMMANDS = (
             Bad("org not a slug", "org", {"org": "Ikke_En_Slug"}),
             Bad("org not text", "org", {"org": 7}),
             Bad("org not registered", "org", {"org": "ukendt-forening"}),
-            Bad("unknown field", "joined_on", {"joined_on": "2026-01-01"}),
+            Bad("joined tomorrow", "joined_on", {"joined_on": FUTURE}),
+            Bad("joined before the forum", "joined_on", {"joined_on": "2026-01-04"}),
+            Bad("Danish date order", "joined_on", {"joined_on": "01-02-2026"}),
         ),
         conflicts=(
             Conflict(
@@ -364,6 +369,26 @@ COMMANDS = (
                 "org not a slug",
                 "organisation",
                 path=lambda side: f"{F}/{side.forum}/members/Ikke-En-Slug",
+            ),
+            Bad(
+                "left tomorrow",
+                "left_on",
+                path=lambda side: f"{F}/{side.forum}/members/{side.third}?left_on={FUTURE}",
+            ),
+            Bad(
+                "left before it joined",
+                "left_on",
+                path=lambda side: f"{F}/{side.forum}/members/{side.third}?left_on=2026-01-04",
+            ),
+            Bad(
+                "no such day",
+                "left_on",
+                path=lambda side: f"{F}/{side.forum}/members/{side.third}?left_on={NOT_A_DATE}",
+            ),
+            Bad(
+                "unknown parameter",
+                "left",
+                path=lambda side: f"{F}/{side.forum}/members/{side.third}?left=2026-06-01",
             ),
         ),
         conflicts=(
@@ -460,7 +485,9 @@ COMMANDS = (
         bad=(
             Bad("reason too long", "reason", {"reason": "x" * 501}),
             Bad("reason not text", "reason", {"reason": 5}),
-            Bad("unknown field", "cancelled_on", {"cancelled_on": TODAY.isoformat()}),
+            Bad("cancelled tomorrow", "cancelled_on", {"cancelled_on": FUTURE}),
+            Bad("cancelled before the forum", "cancelled_on", {"cancelled_on": "2026-01-04"}),
+            Bad("no such day", "cancelled_on", {"cancelled_on": NOT_A_DATE}),
         ),
         conflicts=(
             Conflict(
@@ -567,6 +594,14 @@ COMMANDS = (
             Bad("owner not a slug", "responsible_org", {"responsible_org": "Ikke En Slug"}),
             Bad("description too long", "description", {"description": "x" * 4001}),
             Bad("meeting id not a uuid", "meeting_id", {"meeting_id": "møde-1"}),
+            Bad("agreed tomorrow", "agreed_on", {"agreed_on": FUTURE}),
+            Bad("agreed before the referral", "agreed_on", {"agreed_on": "2026-03-01"}),
+            Bad(
+                "due before the day it was agreed",
+                "due_on",
+                {"agreed_on": "2026-06-10", "due_on": "2026-06-09"},
+            ),
+            Bad("no such day", "agreed_on", {"agreed_on": NOT_A_DATE}),
         ),
         conflicts=(
             Conflict("ActionsNotAllowedError", lambda side: agree(side, side.new_case)),
@@ -591,6 +626,13 @@ COMMANDS = (
         bad=(
             Bad("no such day", "due_on", {"due_on": "2026-09-31"}),
             Bad("due before today", "due_on", {"due_on": "2026-06-29"}),
+            Bad("rescheduled tomorrow", "rescheduled_on", {"rescheduled_on": FUTURE}),
+            Bad("rescheduled before it was agreed", "rescheduled_on", {"rescheduled_on": "2026-03-08"}),
+            Bad(
+                "due before the day it was rescheduled",
+                "due_on",
+                {"rescheduled_on": "2026-06-01", "due_on": "2026-05-31"},
+            ),
             Bad("empty reason", "reason", {"reason": ""}),
             Bad("reason too long", "reason", {"reason": "x" * 2001}),
         ),
@@ -669,6 +711,13 @@ COMMANDS = (
             Bad("before it is scheduled", "review_on", {"review_on": "2026-06-29"}),
             Bad("no such day", "review_on", {"review_on": "2026-08-32"}),
             Bad("no date", "review_on", {"review_on": DROP}),
+            Bad("scheduled tomorrow", "scheduled_on", {"scheduled_on": FUTURE}),
+            Bad("scheduled before the referral", "scheduled_on", {"scheduled_on": "2026-03-01"}),
+            Bad(
+                "review before it was scheduled",
+                "review_on",
+                {"scheduled_on": "2026-06-20", "review_on": "2026-06-19"},
+            ),
         ),
         conflicts=(Conflict("CaseClosedError", lambda side: schedule_review(side, side.closed_case)),),
         unknown=((UNKNOWN_CASE, _elsewhere(schedule_review, _active_id)),),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.values import ActionKind, CaseStatus, ClosureReason, Decision, LegalBasis, TargetGroup
-from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, IsoDateTime, Uuid, text, words
+from interfaces.web.schemas.common import (
+    SLUG,
+    BusinessDate,
+    IsoDate,
+    IsoDateTime,
+    Uuid,
+    happened_on,
+    text,
+    words,
+)
 
 
 class SubjectRequest(Schema):
@@ -44,11 +53,18 @@ class AgreeActionRequest(Schema):
     responsible_org = fields.String(required=True, validate=SLUG)
     due_on = BusinessDate(required=True)
     meeting_id = fields.UUID(load_default=None, allow_none=True)
+    agreed_on = happened_on(
+        "the action was agreed: with meeting_id, the meeting's held_on by default and not before it;"
+        " not before the referral; due_on is not before it"
+    )
 
 
 class RescheduleActionRequest(Schema):
     due_on = BusinessDate(required=True)
     reason = text(2000)
+    rescheduled_on = happened_on(
+        "the due date was moved: not before the action was agreed; due_on is not before it"
+    )
 
 
 class CompleteActionRequest(Schema):
@@ -63,6 +79,9 @@ class CancelActionRequest(Schema):
 
 class ScheduleReviewRequest(Schema):
     review_on = BusinessDate(required=True)
+    scheduled_on = happened_on(
+        "the review was scheduled: not before the referral; review_on is not before it"
+    )
 
 
 class RecordReviewRequest(Schema):

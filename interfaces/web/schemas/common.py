@@ -58,6 +58,19 @@ class BusinessDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def happened_on(what: str) -> BusinessDate:
+    """The optional business date of the fact a command records: the day it happened, which
+    may be earlier than the day it is recorded (the event keeps both)."""
+    return BusinessDate(
+        load_default=None,
+        metadata={
+            "description": f"the day {what} (YYYY-MM-DD, from {EARLIEST_DATE.isoformat()}); default"
+            " today in Denmark; never in the future, nor before what it must follow (422 naming"
+            " this field)"
+        },
+    )
+
+
 class IsoDate(fields.String):
     """A business date the application already wrote as YYYY-MM-DD."""
 

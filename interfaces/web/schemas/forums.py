@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, Uuid, text
+from interfaces.web.schemas.common import SLUG, BusinessDate, IsoDate, Uuid, happened_on, text
 
 NOT_ABOUT_PEOPLE = (
     "Must not name or identify a person: a text holding a CPR number is refused (422 naming this"
@@ -26,10 +26,16 @@ class EstablishForumRequest(Schema):
     municipality = text(200)
     housing_areas = fields.List(text(200), required=True, validate=validate.Length(min=1, max=50))
     members = fields.List(fields.String(validate=SLUG), load_default=list, validate=validate.Length(max=100))
+    established_on = happened_on("the forum was established (its members joined that day)")
 
 
 class MemberRequest(Schema):
     org = fields.String(required=True, validate=SLUG)
+    joined_on = happened_on("the organisation joined: not before the establishment, nor before it last left")
+
+
+class LeaveQuery(Schema):
+    left_on = happened_on("the organisation left: not before it joined")
 
 
 class ScheduleMeetingRequest(Schema):
@@ -47,6 +53,7 @@ class HoldMeetingRequest(Schema):
 
 class CancelMeetingRequest(Schema):
     reason = forum_text(500, required=False)
+    cancelled_on = happened_on("the meeting was cancelled: not before the establishment")
 
 
 class AreaMappingRequest(Schema):
@@ -61,6 +68,7 @@ class MeetingResponse(Schema):
     planned_on = IsoDate(required=True)
     status = fields.String(required=True)
     held_on = IsoDate(allow_none=True)
+    cancelled_on = IsoDate(allow_none=True)
     attendees = fields.List(fields.String())
     discussed_cases = fields.List(Uuid())
     summary = fields.String(metadata={"description": "only with ?purpose=, for coordinators and members"})
