@@ -461,7 +461,9 @@ class Recorder:
     def cancelled(self, forum_id: UUID, d: dict[str, Any]) -> int:
         meeting_id = _uuid(d["meeting_id"])
         assert meeting_id is not None
-        return self.app.cancel_meeting(forum_id, meeting_id, d.get("reason")).version
+        return self.app.cancel_meeting(
+            forum_id, meeting_id, d.get("reason"), cancelled_on=_day(d["cancelled_on"])
+        ).version
 
     def mapped(self, forum_id: UUID, d: dict[str, Any]) -> int:
         return self.app.record_area_mapping(

@@ -87,7 +87,14 @@ def test_every_exported_line_validates_against_the_json_schema(exported: Exporte
             errors = list(validator.iter_errors(line))
             assert not errors, f"line {number}: {errors[0].message}"
         facts = {line.get("fact") for line in lines[1:]}
-        assert {"forum_established", "case_referred", "case_closed", "case_reopened", "meeting_held"} <= facts
+        assert {
+            "forum_established",
+            "case_referred",
+            "case_closed",
+            "case_reopened",
+            "meeting_held",
+            "meeting_cancelled",
+        } <= facts
 
 
 def test_the_schema_s_vocabularies_are_the_model_s() -> None:
