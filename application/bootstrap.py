@@ -17,13 +17,19 @@ def build_application(
     settings: Settings, clock: Callable[[], date] = today_in_denmark, *, cached_aggregates: int = 0
 ) -> Forebyg:
     """The application for this configuration. Creates no tables: see `migrate`. With
-    ``cached_aggregates``, that many aggregates are kept in memory between commands (for a
-    single process that records a long series of commands: `forebyg import`)."""
+    ``cached_aggregates``, that many aggregates are kept in memory between commands, and
+    handed out without a copy: only for a single process that records a long series of
+    commands and evicts an aggregate whenever a command on it fails (`forebyg import`)."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = settings.persistence_env(create_tables=False)
     if cached_aggregates:
-        env = {**env, "AGGREGATE_CACHE_MAXSIZE": str(cached_aggregates), "AGGREGATE_CACHE_FASTFORWARD": "y"}
+        env = {
+            **env,
+            "AGGREGATE_CACHE_MAXSIZE": str(cached_aggregates),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+        }
     return Forebyg(
         env=env,
         clock=clock,

@@ -267,7 +267,7 @@ def export_lines(
                 name, frozenset()
             )
             if personal and personal_fields:
-                event = mapper.to_domain_event(notification)
+                event = mapper.open_sealed(mapper.to_workflow_event(notification))
                 if originator not in logged:
                     logged.add(originator)
                     _log_export(app, event, is_case, purpose or "", operator)
@@ -291,9 +291,19 @@ def export_lines(
 
 
 def _log_export(app: Forebyg, event: Any, is_case: bool, purpose: str, operator: str) -> None:
+    """The access log's entry for a case or forum whose personal data is exported. A case's
+    first fact with personal data is its referral, which names its subject and legal basis."""
     if is_case:
-        case = app._case(event.originator_id)
-        app.log_personal_read(case, purpose, None, operator, kind="export")
+        app.access_log.record(
+            username=operator,
+            org="-",
+            role="operator",
+            kind="export",
+            purpose=purpose,
+            case_id=event.originator_id,
+            subject_id=event.subject_id,
+            legal_basis=event.legal_basis.value,
+        )
     else:
         app.access_log.record(
             username=operator,
@@ -349,6 +359,19 @@ class Recorder:
         self.versions: dict[UUID, int] = {}
         self.instants: dict[tuple[UUID, int], datetime] = {}
         app.recorded_instants = self.instants
+
+    def forget(self, line: dict[str, Any]) -> None:
+        """After a command failed: the aggregates it touched are read afresh from the store
+        (the cache hands them out uncopied, and a failed command may have changed one)."""
+        self.instants.clear()
+        ids = [line[k] for k in ("case_id", "forum_id") if isinstance(line.get(k), str)]
+        ids += [c for c in line.get("discussed_cases") or () if isinstance(c, str)]
+        cache = self.app.repository.cache
+        for value in ids:
+            with contextlib.suppress(KeyError, ValueError):
+                self.versions.pop(UUID(value), None)
+                if cache is not None:
+                    cache.get(UUID(value), evict=True)
 
     def instant(self, line: dict[str, Any], aggregate_id: UUID) -> None:
         """The instant the fact was first recorded: its event is recorded with it again."""
@@ -665,12 +688,13 @@ def run_import(
             "PERSISTENCE_MODULE": "eventsourcing.popo",
             "AGGREGATE_CACHE_MAXSIZE": str(CACHED_AGGREGATES),
             "AGGREGATE_CACHE_FASTFORWARD": "n",  # nothing else writes to it
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",  # a failed command's aggregates are evicted
         },
         clock=app.clock,
         policy=app.policy,
     )
     try:
-        summary = _pass(Recorder(checking), open_file(), progress, "checking")
+        summary = _pass(Recorder(checking), open_file(), progress, "checking", stop_at_first=False)
     finally:
         checking.close()
     if summary.problems or dry_run:
@@ -679,7 +703,7 @@ def run_import(
         return summary
     before = app.recorder.max_notification_id() or 0
     try:
-        recorded = _pass(Recorder(app), open_file(), progress, "recording")
+        recorded = _pass(Recorder(app), open_file(), progress, "recording", stop_at_first=True)
     finally:
         app.recorded_instants = None
     recorded.events = (app.recorder.max_notification_id() or 0) - before
@@ -692,6 +716,8 @@ def _pass(
     lines: Iterable[bytes],
     progress: Callable[[str, int], None] | None,
     stage: str,
+    *,
+    stop_at_first: bool,
 ) -> ImportSummary:
     summary = ImportSummary()
     failed: set[str] = set()  # aggregates with a problem: their later lines are not tried
@@ -738,6 +764,9 @@ def _pass(
         if found:
             for p in found:
                 problem(p)
+            if isinstance(obj, dict):
+                count += obj.get("fact") != "end"
+                failed.update(str(obj[k]) for k in ("case_id", "forum_id") if k in obj)
             continue
         if obj["fact"] == "end":
             ended = True
@@ -759,7 +788,10 @@ def _pass(
                         recorder.instant(line, UUID(line["case_id"]))
         keys = [str(obj[k]) for k in ("case_id", "forum_id") if k in obj]
         if any(k in failed for k in keys):
+            failed.update(keys)  # what builds on a fact with a problem is not tried either
             continue
+        if stop_at_first and summary.problems:
+            break
         try:
             if recorder.record(obj):
                 summary.recorded += 1
@@ -767,9 +799,11 @@ def _pass(
                 summary.cases += obj["fact"] == "case_referred"
         except InvalidValueError as error:
             failed.update(keys)
+            recorder.forget(obj)
             problem(Problem(n, error.field, error.message))
         except (DomainError, ApplicationError) as error:
             failed.update(keys)
+            recorder.forget(obj)
             if isinstance(error, CaseNotFoundError):
                 where = "case_id"
             elif isinstance(error, ForumNotFoundError):

@@ -227,6 +227,21 @@ class SealingMapper(Mapper[UUID]):
                 target[field] = self._open(value, event.originator_id, field)
         return event
 
+    def open_sealed(self, event: DomainEventProtocol[UUID]) -> DomainEventProtocol[UUID]:
+        """A workflow event (``to_workflow_event``) with its sealed fields opened, as
+        ``to_domain_event`` would give it (the export reads the log this faster way)."""
+        state = vars(event)
+        topic = get_topic(type(event))
+        for field, value in list(state.items()):
+            if isinstance(value, Sealed):
+                if topic.startswith(CASE_TOPIC_PREFIX):
+                    state[field] = self._open(value, event.originator_id, field)
+                else:
+                    state[field] = self._open_text(
+                        value, event.originator_id, event.originator_version, field
+                    )
+        return event
+
     def _seal(self, key: bytes, subject_id: str, case_id: UUID, field: str, value: Any) -> Sealed:
         tag = "subject" if isinstance(value, Subject) else "text" if isinstance(value, str) else "value"
         nonce = os.urandom(12)
