@@ -107,12 +107,33 @@ class ForebygBase(Application[UUID]):
     # recorded, by aggregate and version; its event is recorded with that instant again.
     recorded_instants: dict[tuple[UUID, int], datetime] | None = None
 
+    # While a history is imported: the events of the commands run since the last
+    # ``record_batch``, recorded together in one transaction then (None: each command's own).
+    saving_batch: ProcessingEvent[UUID] | None = None
+
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         if self.recorded_instants:
             for obj in objs:
                 if isinstance(obj, Aggregate):
                     _restamp(obj, self.recorded_instants)
+        if self.saving_batch is not None:
+            self.saving_batch.collect_events(*objs, **kwargs)
+            cache = self.repository.cache
+            if cache is not None:  # the next command on it finds it as this one left it
+                for obj in objs:
+                    if isinstance(obj, Aggregate):
+                        cache.put(obj.id, obj)
+            return []
         return super().save(*objs, **kwargs)
+
+    def record_batch(self) -> int:
+        """Record the batch's events in one transaction (see ``saving_batch``): how many."""
+        batch, self.saving_batch = self.saving_batch, ProcessingEvent()
+        if batch is None or not batch.events:
+            return 0
+        self._record(batch)
+        self._take_snapshots(batch)
+        return len(batch.events)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # A snapshot is a cache, taken after the command committed: it must never turn an

@@ -18,8 +18,9 @@ def build_application(
 ) -> Forebyg:
     """The application for this configuration. Creates no tables: see `migrate`. With
     ``cached_aggregates``, that many aggregates are kept in memory between commands, and
-    handed out without a copy: only for a single process that records a long series of
-    commands and evicts an aggregate whenever a command on it fails (`forebyg import`)."""
+    handed out without a copy and not brought up to date from the store: only for a single
+    process that records a long series of commands, evicts an aggregate whenever a command
+    on it fails, and stops at a conflict with another writer (`forebyg import`)."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = settings.persistence_env(create_tables=False)
@@ -27,7 +28,7 @@ def build_application(
         env = {
             **env,
             "AGGREGATE_CACHE_MAXSIZE": str(cached_aggregates),
-            "AGGREGATE_CACHE_FASTFORWARD": "y",
+            "AGGREGATE_CACHE_FASTFORWARD": "n",  # what it saves is what it reads next
             "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
         }
     return Forebyg(

@@ -23,6 +23,7 @@ from uuid import UUID
 import jsonschema_rs
 import orjson
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 from jsonschema import Draft202012Validator
 
@@ -238,6 +239,8 @@ def export_lines(
         )
         if not page:
             break
+        out: list[str] = []
+        entries: list[dict[str, Any]] = []
         for notification in page:
             position = notification.id
             topic = notification.topic
@@ -248,7 +251,7 @@ def export_lines(
                 line = {"fact": ORGANISATION_FACT, **_data(event, frozenset())}
                 line.pop("id", None)
                 summary.facts += 1
-                yield _checked(summary.facts, line)
+                out.append(_checked(summary.facts, line))
                 continue
             is_case = topic.startswith(CASE_TOPIC_PREFIX)
             name = topic.rsplit(".", 1)[1]
@@ -270,7 +273,7 @@ def export_lines(
                 event = mapper.open_sealed(mapper.to_workflow_event(notification))
                 if originator not in logged:
                     logged.add(originator)
-                    _log_export(app, event, is_case, purpose or "", operator)
+                    entries.append(_export_entry(event, is_case, purpose or "", operator))
                 hidden: frozenset[str] = frozenset()
             else:
                 event = mapper.to_workflow_event(notification)
@@ -285,34 +288,31 @@ def export_lines(
             line["recorded_at"] = event.timestamp.isoformat()
             line.update(_data(event, hidden))
             summary.facts += 1
-            yield _checked(summary.facts, line)
+            out.append(_checked(summary.facts, line))
+        # The page's reads of personal data are logged before any of its lines is written.
+        app.access_log.record_all(entries)
+        yield from out
     summary.seconds = time.perf_counter() - started
     yield _checked(summary.facts + 1, {"fact": "end", "facts": summary.facts})
 
 
-def _log_export(app: Forebyg, event: Any, is_case: bool, purpose: str, operator: str) -> None:
+def _export_entry(event: Any, is_case: bool, purpose: str, operator: str) -> dict[str, Any]:
     """The access log's entry for a case or forum whose personal data is exported. A case's
     first fact with personal data is its referral, which names its subject and legal basis."""
+    entry: dict[str, Any] = {
+        "username": operator,
+        "org": "-",
+        "role": "operator",
+        "kind": "export",
+        "purpose": purpose,
+    }
     if is_case:
-        app.access_log.record(
-            username=operator,
-            org="-",
-            role="operator",
-            kind="export",
-            purpose=purpose,
-            case_id=event.originator_id,
-            subject_id=event.subject_id,
-            legal_basis=event.legal_basis.value,
+        entry.update(
+            case_id=event.originator_id, subject_id=event.subject_id, legal_basis=event.legal_basis.value
         )
     else:
-        app.access_log.record(
-            username=operator,
-            org="-",
-            role="operator",
-            kind="export",
-            purpose=purpose,
-            subject_id=AccessLog.forum_texts(event.originator_id),
-        )
+        entry["subject_id"] = AccessLog.forum_texts(event.originator_id)
+    return entry
 
 
 def _checked(n: int, line: dict[str, Any], *, header: bool = False) -> str:
@@ -338,6 +338,8 @@ class ImportSummary:
 
 
 MAX_PROBLEMS = 100
+BATCH = 100  # facts recorded in one transaction by an import
+CONFLICT = "another change was recorded in the store meanwhile: the facts before are recorded; import again"
 CACHED_AGGREGATES = 5000  # forums and cases kept in memory between commands while importing
 
 
@@ -354,11 +356,21 @@ class Recorder:
     (an aggregate's version in the store at least the fact's), so a file recorded twice
     records nothing twice."""
 
-    def __init__(self, app: Forebyg) -> None:
+    def __init__(self, app: Forebyg, *, batch: int = 0) -> None:
         self.app = app
+        self.batch = batch  # facts whose events are recorded in one transaction (0: each its own)
+        self.batched = 0
+        if batch:
+            app.record_batch()  # starts the batch
         self.versions: dict[UUID, int] = {}
         self.instants: dict[tuple[UUID, int], datetime] = {}
         app.recorded_instants = self.instants
+
+    def flush(self) -> None:
+        """Record the batch's events now."""
+        if self.batch:
+            self.app.record_batch()
+            self.batched = 0
 
     def forget(self, line: dict[str, Any]) -> None:
         """After a command failed: the aggregates it touched are read afresh from the store
@@ -398,6 +410,7 @@ class Recorder:
                 "version", f"the store holds version {current} of it: version {current + 1} comes first"
             )
         if version <= current:
+            self.flush()
             stored = list(self.app.recorder.select_events(aggregate_id, gt=version - 1, lte=version))
             if not stored or stored[0].topic != topic_prefix + event_name:
                 raise InvalidValueError(
@@ -435,6 +448,9 @@ class Recorder:
             recorded = FORUM_COMMANDS[kind](self, aggregate_id, line)
         self.instants.clear()
         self.versions[aggregate_id] = recorded
+        self.batched += 1
+        if self.batched >= self.batch:
+            self.flush()
         if recorded != line["version"]:
             raise InvalidValueError("version", f"recorded as version {recorded}, not {line['version']}")
         return True
@@ -478,7 +494,7 @@ class Recorder:
             summary=d.get("summary"),
         ).version
         for case_id in discussed:  # each case's Discussed was recorded with the meeting
-            self.versions.pop(case_id, None)
+            self.versions[case_id] = self.app.repository.get(case_id).version
         return version
 
     def cancelled(self, forum_id: UUID, d: dict[str, Any]) -> int:
@@ -607,11 +623,13 @@ class Recorder:
     def erased(self, case_id: UUID, d: dict[str, Any]) -> int:
         """The subject erased: its key destroyed and each of its cases erased, as then."""
         case = self.app._case(case_id)
+        self.flush()  # the subject's personal data is sealed with its key before the key goes
         self.app.erase_subject(
             case.subject_id, reason=d["reason"], on=_day(d["erased_on"]), operator="import"
         )
         for other in self.app.keystore.cases_of(case.subject_id):
             self.versions.pop(other, None)
+        self.flush()
         return self.version(case_id)
 
 
@@ -702,9 +720,15 @@ def run_import(
         summary.seconds = time.perf_counter() - started
         return summary
     before = app.recorder.max_notification_id() or 0
+    recorder = Recorder(app, batch=BATCH)
     try:
-        recorded = _pass(Recorder(app), open_file(), progress, "recording", stop_at_first=True)
+        recorded = _pass(recorder, open_file(), progress, "recording", stop_at_first=True)
+        try:
+            recorder.flush()
+        except IntegrityError:
+            recorded.problems.append(Problem(recorded.facts + 2, "-", CONFLICT))
     finally:
+        app.saving_batch = None
         app.recorded_instants = None
     recorded.events = (app.recorder.max_notification_id() or 0) - before
     recorded.seconds = time.perf_counter() - started
@@ -797,6 +821,9 @@ def _pass(
                 summary.recorded += 1
                 summary.forums += obj["fact"] == "forum_established"
                 summary.cases += obj["fact"] == "case_referred"
+        except IntegrityError:
+            problem(Problem(n, "-", CONFLICT))
+            break
         except InvalidValueError as error:
             failed.update(keys)
             recorder.forget(obj)
