@@ -75,24 +75,27 @@ class AccessLog:
         if not entries:
             return
         now = datetime.now(UTC).isoformat()
-        with self.store.transaction() as cursor:
-            for entry in entries:
-                case_id, subject_id = entry.get("case_id"), entry.get("subject_id")
-                cursor.execute(
-                    f"INSERT INTO access_log ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(uuid4()),
-                        now,
-                        entry["username"],
-                        entry["org"],
-                        entry["role"],
-                        entry["kind"],
-                        str(case_id) if case_id else None,
-                        str(subject_id) if subject_id else None,
-                        entry["purpose"],
-                        entry.get("legal_basis"),
-                    ),
+        rows = []
+        for entry in entries:
+            case_id, subject_id = entry.get("case_id"), entry.get("subject_id")
+            rows.append(
+                (
+                    str(uuid4()),
+                    now,
+                    entry["username"],
+                    entry["org"],
+                    entry["role"],
+                    entry["kind"],
+                    str(case_id) if case_id else None,
+                    str(subject_id) if subject_id else None,
+                    entry["purpose"],
+                    entry.get("legal_basis"),
                 )
+            )
+        with self.store.transaction() as cursor:
+            cursor.executemany(
+                f"INSERT INTO access_log ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
     def for_case(self, case_id: UUID) -> list[dict[str, Any]]:
         return self._select("case_id = ?", str(case_id))
