@@ -187,7 +187,9 @@ class InvalidExportError(ApplicationError):
 
 
 def _data(event: DomainEventProtocol[UUID], hidden: frozenset[str]) -> dict[str, Any]:
-    return {k: plain(v) for k, v in vars(event).items() if k not in ENVELOPE and k not in hidden}
+    """The event's own fields, as they are (orjson writes dates, ids, vocabulary words and
+    the subject as the API does)."""
+    return {k: v for k, v in vars(event).items() if k not in ENVELOPE and k not in hidden}
 
 
 def _forum_orgs(app: Forebyg, forum_id: UUID) -> set[str]:
@@ -287,7 +289,7 @@ def export_lines(
                 line = {"fact": FORUM_FACTS[name], "forum_id": str(originator)}
                 summary.forums += name == "Established"
             line["version"] = notification.originator_version
-            line["recorded_at"] = event.timestamp.isoformat()
+            line["recorded_at"] = event.timestamp
             line.update(_data(event, hidden))
             summary.facts += 1
             out.append(_checked(summary.facts, line))
@@ -344,10 +346,12 @@ def _export_entry(event: Any, is_case: bool, purpose: str, operator: str) -> dic
 
 
 def _checked(n: int, line: dict[str, Any], *, header: bool = False) -> str:
-    problems = line_problems(n + 1, line, header=header)
+    """The line as written, once it is checked as it will be read."""
+    written = orjson.dumps(line, default=plain)  # plain: what orjson does not know (KnownUUID)
+    problems = line_problems(n + 1, orjson.loads(written), header=header)
     if problems:
         raise InvalidExportError("; ".join(str(p) for p in problems))
-    return orjson.dumps(line).decode() + "\n"
+    return written.decode() + "\n"
 
 
 # --- import --------------------------------------------------------------------------------
