@@ -325,3 +325,33 @@ def test_the_round_trip_from_sqlite_to_postgresql_reads_the_same(
     finally:
         source.close()
         target.close()
+
+
+def test_one_forum_is_exported_with_its_own_cases_and_organisations_only(
+    exported: Exported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = exported.lines(exported.personal)
+    forum_id = next(line["forum_id"] for line in whole if line.get("fact") == "forum_established")
+    own_cases = {
+        line["case_id"]
+        for line in whole
+        if line.get("fact") == "case_referred" and line["forum_id"] == forum_id
+    }
+    monkeypatch.setenv("FOREBYG_DATA_DIR", str(exported.settings.data_dir))
+    out = tmp_path / "one.jsonl"
+    code, _, err = run(capsys, "export", "--forum", forum_id, "--out", str(out), "--purpose", PURPOSE)
+    assert code == 0, err
+    lines = exported.lines(out)
+    assert lines[0]["forum_id"] == forum_id
+    facts = lines[1:-1]
+    assert {f["forum_id"] for f in facts if "forum_id" in f and "case_id" not in f} == {forum_id}
+    assert {f["case_id"] for f in facts if "case_id" in f} == own_cases
+    members = {f["org"] for f in facts if f["fact"] == "member_joined"} | {
+        f["chair_org"] for f in facts if f["fact"] == "forum_established"
+    }
+    assert {f["slug"] for f in facts if f["fact"] == "organisation_registered"} == members
+    assert "bispehaven-boligsocial" not in members  # a member of the other forum only
+
+    code, _, err = run(capsys, "export", "--forum", str(uuid4()), "--out", str(tmp_path / "none.jsonl"))
+    assert code == 3 and "not found" in err
+    assert not (tmp_path / "none.jsonl").exists()
