@@ -37,6 +37,15 @@ Feature: Establishing a collaboration forum and keeping its membership
     And the forum's members are aarhus-kommune, aarhus-boligsocial, oestjyllands-politi and foreningen-broen
 
   @refusal
+  Scenario: An organisation does not leave the forum before the day it joined
+    Given the forum "Gellerup-Toveshøj" was established on 2026-01-05 for Gellerupparken and Toveshøj, chaired by aarhus-kommune with the members aarhus-boligsocial, oestjyllands-politi and foreningen-broen
+    When klub-gellerup joins the forum on 2026-02-02
+    And klub-gellerup tries to leave the forum on 2026-02-01
+    Then it is refused with DateOrderError on "left_on"
+    And nothing was recorded
+    And the forum's members are aarhus-kommune, aarhus-boligsocial, oestjyllands-politi, foreningen-broen and klub-gellerup
+
+  @refusal
   Scenario: An organisation that is already a member cannot join again
     Given the forum "Gellerup-Toveshøj" was established on 2026-01-05 for Gellerupparken and Toveshøj, chaired by aarhus-kommune with the members aarhus-boligsocial, oestjyllands-politi and foreningen-broen
     When oestjyllands-politi tries to join the forum on 2026-02-02

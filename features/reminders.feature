@@ -96,6 +96,22 @@ Feature: Reminders keep the forum's work from petering out
     Then the inbox of oestjyllands-politi is empty
     And aarhus-kommune is not reminded that the action is still overdue
 
+  Scenario: An action agreed by phone last Tuesday is overdue from the day after its due date
+    Given the case was assessed as accept on 2026-02-09
+    And it is 2026-04-16
+    When the coordinator agrees a concern_conversation action "Bekymringssamtale aftalt pr. telefon" owned by oestjyllands-politi on 2026-04-14, due 2026-04-15
+    Then the action was agreed on 2026-04-14, outside any meeting
+    When the reminders are dispatched on 2026-04-16
+    Then oestjyllands-politi is reminded that the action is overdue
+
+  @refusal
+  Scenario: An action is not agreed on a day still to come
+    Given the case was assessed as accept on 2026-02-09
+    And it is 2026-04-16
+    When the coordinator tries to agree a concern_conversation action "Bekymringssamtale" owned by oestjyllands-politi on 2026-04-17, due 2026-04-30
+    Then it is refused with InvalidValueError on "agreed_on"
+    And nothing was recorded
+
   Scenario: Re-planning an action moves its reminders to the new due date
     Given the case was assessed as accept on 2026-02-09
     And a concern_conversation action "Bekymringssamtale" owned by oestjyllands-politi was agreed on 2026-04-01, due 2026-04-15

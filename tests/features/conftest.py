@@ -740,6 +740,12 @@ def action_agreed_at_meeting(app: Forebyg, case: UUID, action: UUID, meeting: UU
     assert (view["meeting_id"], view["agreed_on"]) == (str(meeting), on.isoformat())
 
 
+@then(step("the action was agreed on {on:Date}, outside any meeting"))
+def action_agreed_outside_a_meeting(app: Forebyg, case: UUID, action: UUID, on: date) -> None:
+    view = action_view(app, case, action)
+    assert (view["meeting_id"], view["agreed_on"]) == (None, on.isoformat())
+
+
 @then(step("the action is completed on {on:Date}"))
 def action_completed(app: Forebyg, case: UUID, action: UUID, on: date) -> None:
     view = action_view(app, case, action)
