@@ -787,12 +787,14 @@ def _pass(
     ended = False
     count = 0
     stream = read_lines(lines)
+    last_line = 0
     ahead: list[tuple[int, Any, Problem | None]] = []
     while True:
         item = ahead.pop(0) if ahead else next(stream, None)
         if item is None:
             break
         n, obj, parse_problem = item
+        last_line = n
         if progress is not None and n % 1000 == 0:
             progress(stage, n)
         if parse_problem is not None:
@@ -874,5 +876,6 @@ def _pass(
     if not ended and not summary.problems:
         problem(Problem(count + 2, "fact", "the file ends without its end line (cut short?)"))
     if progress is not None:
-        progress(stage, -1)
+        progress(stage, last_line)
+        progress(stage, -1)  # the stage is done
     return summary

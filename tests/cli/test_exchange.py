@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -355,3 +357,26 @@ def test_one_forum_is_exported_with_its_own_cases_and_organisations_only(
     code, _, err = run(capsys, "export", "--forum", str(uuid4()), "--out", str(tmp_path / "none.jsonl"))
     assert code == 3 and "not found" in err
     assert not (tmp_path / "none.jsonl").exists()
+
+
+class Terminal(io.StringIO):
+    """Standard error as a terminal shows it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_only(
+    exported: Exported,
+    empty_sqlite: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "import", str(exported.personal), "--dry-run")
+    assert code == 0 and "[#" not in err  # not a terminal: no bar
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["import", str(exported.personal), "--dry-run"]) == 0
+    lines = len(exported.personal.read_text(encoding="utf-8").splitlines())
+    drawn = terminal.getvalue()
+    assert f"checking  [{'#' * 30}] {lines}/{lines} lines" in drawn
