@@ -390,9 +390,11 @@ class Recorder:
 
     def __init__(self, app: Forebyg, *, batch: int = 0) -> None:
         self.app = app
-        self.batch = batch  # facts whose events are recorded in one transaction (0: each its own)
+        # Facts whose events are recorded in one transaction (0: each its own): only with an
+        # aggregate cache, where the next command finds what the batch has not yet recorded.
+        self.batch = batch if app.repository.cache is not None else 0
         self.batched = 0
-        if batch:
+        if self.batch:
             app.record_batch()  # starts the batch
         self.versions: dict[UUID, int] = {}
         self.instants: dict[tuple[UUID, int], datetime] = {}

@@ -380,3 +380,30 @@ def test_a_progress_bar_is_drawn_on_a_terminal_only(
     lines = len(exported.personal.read_text(encoding="utf-8").splitlines())
     drawn = terminal.getvalue()
     assert f"checking  [{'#' * 30}] {lines}/{lines} lines" in drawn
+
+
+def test_an_erased_subject_is_exported_as_erased_and_stays_erased_after_import(tmp_path: Path) -> None:
+    from application.demo import build_demo
+    from application.exchange import export_lines, run_import
+
+    source = Forebyg(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
+    summary = build_demo(source, today=TODAY, cases=12)
+    case_id = summary.cases[3]
+    subject_id = UUID(source.get_case(case_id)["subject_id"])
+    name = source.get_case(case_id, include_personal=True)["subject"]["name"]
+    source.erase_subject(subject_id, reason="the subject asked (art. 17)")
+    path = tmp_path / "erased.jsonl"
+    path.write_text("".join(export_lines(source, purpose=PURPOSE)), encoding="utf-8")
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    own = [line for line in lines if line.get("case_id") == str(case_id)]
+    assert own[0]["subject"] == {"name": "[erased]", "cpr": None, "birth_year": None}
+    assert own[0]["concern"] == "[erased]" and own[-1]["fact"] == "personal_data_erased"
+    assert name not in path.read_text(encoding="utf-8")
+
+    target = Forebyg(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
+    result = run_import(target, lambda: path.open("rb"))
+    assert result.problems == []
+    case = target.get_case(case_id, include_personal=True)
+    assert case["subject"]["name"] == "[erased]"
+    assert target.keystore.key(str(subject_id)) is None  # its key is destroyed in the new store too
+    assert [e["version"] for e in target.get_case_history(case_id)] == [line["version"] for line in own]
