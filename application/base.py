@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -46,6 +46,20 @@ A = TypeVar("A", bound=Aggregate)
 
 def today_in_denmark() -> date:
     return datetime.now(DENMARK).date()
+
+
+def _restamp(aggregate: Aggregate, instants: dict[tuple[UUID, int], datetime]) -> None:
+    """Give the aggregate's pending events the instants they were first recorded at (and the
+    aggregate the creation and modification instants that follow from them)."""
+    for pending in aggregate.pending_events:
+        instant = instants.get((pending.originator_id, pending.originator_version))
+        if instant is None:
+            continue
+        object.__setattr__(pending, "timestamp", instant)
+        if pending.originator_version == 1:
+            aggregate._created_on = instant
+        if pending.originator_version == aggregate.version:
+            aggregate._modified_on = instant
 
 
 class ForebygBase(Application[UUID]):
@@ -114,6 +128,38 @@ class ForebygBase(Application[UUID]):
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
         transcoder.register(SealedAsDict())
+
+    # While a history is imported (application/exchange.py): the instant each fact was first
+    # recorded, by aggregate and version; its event is recorded with that instant again.
+    recorded_instants: dict[tuple[UUID, int], datetime] | None = None
+
+    # While a history is imported: the events of the commands run since the last
+    # ``record_batch``, recorded together in one transaction then (None: each command's own).
+    saving_batch: ProcessingEvent[UUID] | None = None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if self.recorded_instants:
+            for obj in objs:
+                if isinstance(obj, Aggregate):
+                    _restamp(obj, self.recorded_instants)
+        if self.saving_batch is not None:
+            self.saving_batch.collect_events(*objs, **kwargs)
+            cache = self.repository.cache
+            if cache is not None:  # the next command on it finds it as this one left it
+                for obj in objs:
+                    if isinstance(obj, Aggregate):
+                        cache.put(obj.id, obj)
+            return []
+        return super().save(*objs, **kwargs)
+
+    def record_batch(self) -> int:
+        """Record the batch's events in one transaction (see ``saving_batch``): how many."""
+        batch, self.saving_batch = self.saving_batch, ProcessingEvent()
+        if batch is None or not batch.events:
+            return 0
+        self._record(batch)
+        self._take_snapshots(batch)
+        return len(batch.events)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # A snapshot is a cache, taken after the command committed: it must never turn an

@@ -14,14 +14,29 @@ from application.readmodels.store import PostgresStore
 from application.settings import Settings
 
 
-def build_application(settings: Settings, clock: Callable[[], date] = today_in_denmark) -> Forebyg:
-    """The application for this configuration. Creates no tables: see `migrate`. On SQLite the
-    store's file must exist (StoreNotReadyError, and nothing created, otherwise), and it and its
-    directory are made private (`application.privacy.files`)."""
+def build_application(
+    settings: Settings, clock: Callable[[], date] = today_in_denmark, *, cached_aggregates: int = 0
+) -> Forebyg:
+    """The application for this configuration. Creates no tables: see `migrate`. With
+    ``cached_aggregates``, that many aggregates are kept in memory between commands, and
+    handed out without a copy and not brought up to date from the store: only for a single
+    process that records a long series of commands, evicts an aggregate whenever a command
+    on it fails, and stops at a conflict with another writer (`forebyg import`).
+
+    On SQLite the store's file must exist (StoreNotReadyError, and nothing created,
+    otherwise), and it and its directory are made private (`application.privacy.files`)."""
     if not settings.uses_postgres:
         private_sqlite_store(settings.sqlite_path, create=False)
+    env = settings.persistence_env(create_tables=False)
+    if cached_aggregates:
+        env = {
+            **env,
+            "AGGREGATE_CACHE_MAXSIZE": str(cached_aggregates),
+            "AGGREGATE_CACHE_FASTFORWARD": "n",  # what it saves is what it reads next
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+        }
     return Forebyg(
-        env=settings.persistence_env(create_tables=False),
+        env=env,
         clock=clock,
         policy=settings.reminders,
         retention_policy=settings.retention,

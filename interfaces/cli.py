@@ -7,7 +7,7 @@ import getpass
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
@@ -55,8 +55,9 @@ def parse_date(value: str, what: str) -> date:
         raise UsageError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def open_app(settings: Settings, today: date | None = None) -> Forebyg:
-    app = build_application(settings) if today is None else build_application(settings, clock=lambda: today)
+def open_app(settings: Settings, today: date | None = None, *, cached_aggregates: int = 0) -> Forebyg:
+    clock = today_in_denmark if today is None else (lambda: today)
+    app = build_application(settings, clock=clock, cached_aggregates=cached_aggregates)
     app.check_ready()
     return app
 
@@ -268,6 +269,91 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from application.exchange import ExportSummary, export_lines
+
+    forum_id = parse_uuid(args.forum, "--forum") if args.forum else None
+    if args.purpose is not None and not args.purpose.strip():
+        raise UsageError("--purpose: state why the personal data is exported")
+    app = open_app(settings)
+    summary = ExportSummary()
+    lines = export_lines(
+        app, forum_id=forum_id, purpose=args.purpose, operator=f"cli:{getpass.getuser()}", summary=summary
+    )
+    first = next(lines)  # an unknown forum is refused before the file is created
+    out = Path(args.out)
+    partial = out.with_name(out.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as file:
+        file.write(first)
+        file.writelines(lines)
+    partial.replace(out)  # a file that is there is whole
+    personal = (
+        "with personal data (the export is in the access log)" if args.purpose else "without personal data"
+    )
+    print(
+        f"Exported {summary.facts} facts ({summary.forums} forums, {summary.cases} cases) {personal}"
+        f" to {out} in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
+class Progress:
+    """A progress bar on standard error, only when it is a terminal."""
+
+    def __init__(self, total_lines: int) -> None:
+        self.total = max(total_lines, 1)
+        self.shown = sys.stderr.isatty()
+
+    def __call__(self, stage: str, line: int) -> None:
+        if not self.shown:
+            return
+        if line < 0:
+            sys.stderr.write("\n")
+            return
+        done = min(line / self.total, 1.0)
+        bar = "#" * int(done * 30)
+        sys.stderr.write(f"\r{stage:<9} [{bar:<30}] {line}/{self.total} lines")
+        sys.stderr.flush()
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from application.exchange import CACHED_AGGREGATES, run_import
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"FILE: {args.file} is not a file")
+    app = open_app(settings, cached_aggregates=CACHED_AGGREGATES)
+    total = 0
+    if sys.stderr.isatty():
+        with open(path, "rb") as file:
+            total = sum(1 for _ in file)
+
+    def lines() -> Iterator[bytes]:
+        with open(path, "rb") as file:
+            yield from file
+
+    summary = run_import(app, lines, dry_run=args.dry_run, progress=Progress(total))
+    app.close()
+    if summary.problems:
+        for problem in summary.problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        if summary.more_problems:
+            print(f"{path}: ... and {summary.more_problems} more problem(s)", file=sys.stderr)
+        print(f"forebyg import: {path} has problems; nothing was recorded", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print(
+            f"{path} is sound: {summary.facts} facts ({summary.forums} forums, {summary.cases} cases)"
+            f" would be recorded; nothing was recorded (--dry-run) ({summary.seconds:.1f} s)"
+        )
+        return 0
+    print(
+        f"Imported {path}: {summary.forums} forums, {summary.cases} cases, {summary.events} events recorded"
+        f" ({summary.facts} facts in the file) in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
 def cmd_reapply_erasures(settings: Settings, _: argparse.Namespace) -> int:
     app = build_application(settings)  # not ready yet, by definition: no check_ready
     try:
@@ -309,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler = commands.add_parser("scheduler", help="deliver reminders as they fall due")
     scheduler.add_argument("--once", action="store_true", help="one dispatch, then exit")
+    export = commands.add_parser("export", help="write the store's history (or one forum's) to a file")
+    export.add_argument("--forum", metavar="ID", help="only this forum and its cases")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write (docs/exchange.md)")
+    export.add_argument("--purpose", help="why personal data is exported (includes it; logged)")
+    imp = commands.add_parser("import", help="record an exported file through the model's commands")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--dry-run", action="store_true", help="check the whole file, record nothing")
     orgs = commands.add_parser("orgs", help="manage organisations").add_subparsers(
         dest="orgs_command", required=True, metavar="ACTION"
     )
@@ -363,6 +456,8 @@ HANDLERS = {
     "projections": cmd_projections,
     "scheduler": cmd_scheduler,
     "erase": cmd_erase,
+    "export": cmd_export,
+    "import": cmd_import,
     "orgs": cmd_orgs_add,
     "users": cmd_users,
 }

@@ -54,21 +54,47 @@ class AccessLog:
         subject_id: UUID | str | None = None,
         legal_basis: str | None = None,
     ) -> None:
-        with self.store.transaction() as cursor:
-            cursor.execute(
-                f"INSERT INTO access_log ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.record_all(
+            [
+                {
+                    "username": username,
+                    "org": org,
+                    "role": role,
+                    "kind": kind,
+                    "purpose": purpose,
+                    "case_id": case_id,
+                    "subject_id": subject_id,
+                    "legal_basis": legal_basis,
+                }
+            ]
+        )
+
+    def record_all(self, entries: list[dict[str, Any]]) -> None:
+        """Entries recorded in one transaction (an export's: one for each case and forum whose
+        personal data it wrote, a page at a time); each has the keywords of ``record``."""
+        if not entries:
+            return
+        now = datetime.now(UTC).isoformat()
+        rows = []
+        for entry in entries:
+            case_id, subject_id = entry.get("case_id"), entry.get("subject_id")
+            rows.append(
                 (
                     str(uuid4()),
-                    datetime.now(UTC).isoformat(),
-                    username,
-                    org,
-                    role,
-                    kind,
+                    now,
+                    entry["username"],
+                    entry["org"],
+                    entry["role"],
+                    entry["kind"],
                     str(case_id) if case_id else None,
                     str(subject_id) if subject_id else None,
-                    purpose,
-                    legal_basis,
-                ),
+                    entry["purpose"],
+                    entry.get("legal_basis"),
+                )
+            )
+        with self.store.transaction() as cursor:
+            cursor.executemany(
+                f"INSERT INTO access_log ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
 
     def for_case(self, case_id: UUID) -> list[dict[str, Any]]:

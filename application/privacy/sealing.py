@@ -227,12 +227,37 @@ class SealingMapper(Mapper[UUID]):
                 target[field] = self._open(value, event.originator_id, field)
         return event
 
+    def open_sealed(self, event: DomainEventProtocol[UUID]) -> DomainEventProtocol[UUID]:
+        """A workflow event (``to_workflow_event``) with its sealed fields opened, as
+        ``to_domain_event`` would give it (the export reads the log this faster way)."""
+        state = vars(event)
+        topic = get_topic(type(event))
+        for field, value in list(state.items()):
+            if isinstance(value, Sealed):
+                if topic.startswith(CASE_TOPIC_PREFIX):
+                    state[field] = self._open(value, event.originator_id, field)
+                else:
+                    state[field] = self._open_text(
+                        value, event.originator_id, event.originator_version, field
+                    )
+        return event
+
     def _seal(self, key: bytes, subject_id: str, case_id: UUID, field: str, value: Any) -> Sealed:
         tag = "subject" if isinstance(value, Subject) else "text" if isinstance(value, str) else "value"
         nonce = os.urandom(12)
         plaintext = self.transcoder.encode({"v": value})
         ciphertext = AESGCM(key).encrypt(nonce, plaintext, f"{case_id}:{field}".encode())
         return Sealed(subject_id=subject_id, tag=tag, blob=base64.b64encode(nonce + ciphertext).decode())
+
+    def _decode_plaintext(self, plaintext: bytes) -> Any:
+        """An opened value: parsed by orjson and revived as ``decode_workflow`` revives an event
+        (about five times the library's decoding, which an export pays for every field)."""
+        try:
+            state = orjson.loads(plaintext)
+        except orjson.JSONDecodeError:
+            return self.transcoder.decode(plaintext)["v"]
+        self.reviver().revive_state(state)
+        return state["v"]
 
     def _open_text(self, sealed: Sealed, forum_id: UUID, version: int, field: str) -> Any:
         key = self.keystore.text_key(sealed.subject_id)
@@ -243,7 +268,7 @@ class SealingMapper(Mapper[UUID]):
             except InvalidTag:
                 pass
             else:
-                return self.transcoder.decode(plaintext)["v"]
+                return self._decode_plaintext(plaintext)
         return ERASED
 
     def _open(self, sealed: Sealed, case_id: UUID, field: str) -> Any:
@@ -255,7 +280,7 @@ class SealingMapper(Mapper[UUID]):
             except InvalidTag:
                 pass
             else:
-                return self.transcoder.decode(plaintext)["v"]
+                return self._decode_plaintext(plaintext)
         if sealed.tag == "subject":
             return Subject(name=ERASED)
         if sealed.tag == "text":
