@@ -5,7 +5,8 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 from application.app import Forebyg, today_in_denmark
 from application.privacy.files import MIGRATE_LOCK, open_private, private_dir, private_sqlite_store
@@ -67,9 +68,32 @@ def migrate(settings: Settings) -> int:
             app.create_read_models()
             app.workflow.rebuild_if_redefined()
             app.workflow.finish_rebuild()  # one that was stopped midway
-            return seal_clear_forum_texts(app.mapper, app.recorder, app.snapshots)  # type: ignore[arg-type]
+            mapper: Any = app.mapper  # a SealingMapper (ForebygBase.construct_mapper)
+            return _once(
+                app, "forum-texts-sealed", lambda: seal_clear_forum_texts(mapper, app.recorder, app.snapshots)
+            )
         finally:
             app.close()
+
+
+def _once(app: Forebyg, step: str, run: Callable[[], int]) -> int:
+    """A data migration that need run only once per store: marked done in the store itself
+    (`migration_steps`), so a restored backup of an older release runs it again, and every
+    later `migrate` — each replica runs one at start — skips its scan of the whole log."""
+    with app.read_store.transaction() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS migration_steps (name TEXT PRIMARY KEY, done_at TEXT NOT NULL)"
+        )
+        cursor.execute("SELECT 1 FROM migration_steps WHERE name = ?", (step,))
+        if cursor.fetchone() is not None:
+            return 0
+    done = run()
+    with app.read_store.transaction() as cursor:
+        cursor.execute(
+            "INSERT INTO migration_steps (name, done_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (step, datetime.now(UTC).isoformat()),
+        )
+    return done
 
 
 @contextmanager

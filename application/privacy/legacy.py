@@ -1,6 +1,7 @@
 """Sealing the forum texts that versions before the sealing of forum texts stored in clear.
 
-`forebyg migrate` runs it, once per store in effect (a sealed text is left as it is): each
+`forebyg migrate` runs it once per store (marked done in `migration_steps`; a store restored
+from an older release's backup has no mark and is scanned again; a sealed text is left as it is): each
 such event's state is written again in place with its texts sealed under a new text key (the
 business date it was written is the event's own, so retention treats it like any other). The
 event stays the same fact at the same position of the log; only the bytes of its texts change.

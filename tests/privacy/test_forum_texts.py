@@ -351,8 +351,10 @@ def test_texts_stored_in_clear_by_earlier_versions_read_and_migrate_seals_them(s
     forum.schedule_meeting(meeting, TODAY - timedelta(days=20))
     forum.hold_meeting(meeting, TODAY - timedelta(days=20), [CHAIR], [], f"{marker}-summary")
     forum.record_area_mapping(TODAY - timedelta(days=5), AREA, f"{marker}-resources", f"{marker}-challenges")
-    # As earlier versions wrote them: the library's own mapping, nothing sealed.
+    # As earlier versions wrote them: the library's own mapping, nothing sealed; and their
+    # stores had no record of this migration step.
     app.recorder.insert_events([Mapper.to_stored_event(app.mapper, e) for e in forum.collect_events()])
+    forget_migration_steps(store)
     assert leaks_in(b"".join(store.dump().values()), [marker]) == [marker]
     assert texts(store.app(), forum.id) == {f"{marker}-{k}" for k in ("summary", "resources", "challenges")}
 
@@ -428,9 +430,36 @@ def test_a_cancellation_recorded_before_it_was_dated_is_dated_the_day_it_was_rec
         "2026-12-03",
         "the chair is ill",
     )
+    forget_migration_steps(store)  # a store of an earlier release
     migrate(store.settings)
     written = {k["kind"]: k["written_on"] for k in store.app().text_retention_schedule()}
     assert written == {"meeting": "2026-12-03"}
+
+
+def forget_migration_steps(store: Store) -> None:
+    with store.connection() as conn:
+        conn.execute("DELETE FROM migration_steps")
+
+
+def test_once_sealed_later_migrations_skip_the_scan_of_the_log(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from application.privacy import legacy
+
+    scans: list[int] = []
+    original = legacy.seal_clear_forum_texts
+
+    def counted(*args: object) -> int:
+        scans.append(1)
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("application.bootstrap.seal_clear_forum_texts", counted)
+    migrate(store.settings)
+    assert scans == []  # the store's first migration (the fixture's) did it
+    forget_migration_steps(store)
+    migrate(store.settings)
+    migrate(store.settings)
+    assert scans == [1]
 
 
 def test_migrate_runs_again_over_a_store_with_snapshots(store: Store) -> None:
@@ -440,6 +469,8 @@ def test_migrate_runs_again_over_a_store_with_snapshots(store: Store) -> None:
     build_demo(app, today=TODAY, cases=2)
     forum, _held, _cancelled = forum_with_texts(app, f"M{uuid4().hex[:12]}")
     app.take_snapshot(forum)
+    forget_migration_steps(store)  # as a store of an earlier release: the scan runs
     assert migrate(store.settings) == 0
+    forget_migration_steps(store)
     assert migrate(store.settings) == 0
     assert {m["status"] for m in store.app().get_forum(forum)["meetings"]} == {"held", "cancelled"}
