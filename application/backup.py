@@ -388,10 +388,10 @@ def _sha256(path: Path) -> str:
 
 
 def _copy(source: IO[bytes], target: IO[bytes]) -> None:
+    """The backup's copy, unpacked for the restore (a work file: no fsync, it is read at once)."""
     for block in iter(lambda: source.read(1 << 20), b""):
         target.write(block)
     target.flush()
-    os.fsync(target.fileno())
 
 
 @contextmanager
