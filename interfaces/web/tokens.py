@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from interfaces.web import schemas
 from interfaces.web.api import forebyg, route
@@ -26,7 +26,10 @@ bp = Blueprint("tokens", __name__, url_prefix="/api/tokens")
     public=True,
 )
 def create_token(body: dict[str, Any]) -> Any:
-    token, expires_at, _ = forebyg().sign_in(body["username"], body["password"], request.remote_addr or "-")
+    token, expires_at, caller = forebyg().sign_in(
+        body["username"], body["password"], request.remote_addr or "-"
+    )
+    g.caller = caller  # the request's log line names who signed in (user id, organisation, role)
     expires = datetime.fromtimestamp(expires_at, UTC).isoformat()
     return jsonify(schemas.TokenResponse().dump({"token": token, "expires_at": expires})), 201
 

@@ -122,6 +122,8 @@ def test_the_logs_of_a_journey_hold_no_personal_value_token_or_password(
     assert set(request_ids) <= {e["request_id"] for e in requests}  # (and the start-up's /healthz)
     assert len(set(request_ids)) == len(request_ids)
     assert {e["route"] for e in requests} >= {"/api/tokens", "/api/cases/<uuid:case_id>", "unmatched"}
+    sign_ins = [e for e in requests if e["route"] == "/api/tokens" and e["status"] == 201]
+    assert sign_ins and all(e["user_id"] and e["org"] == "aarhus-kommune" for e in sign_ins)
     signed_in = [e for e in requests if e["user_id"] is not None]
     assert signed_in and {e["org"] for e in signed_in} == {"aarhus-kommune"}
     assert all(UUID(e["user_id"]) for e in signed_in)
