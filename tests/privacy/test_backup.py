@@ -34,6 +34,8 @@ class Scene:
     case: UUID
     subject: UUID
     values: set[str]
+    name: str = ""
+    cpr: str = ""
 
     def app(self, *, ledger: bool = True) -> Forebyg:
         return self.store.app(erasure_ledger=self.ledger if ledger else None)
@@ -74,6 +76,8 @@ def scene(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     found = Scene(
         store, ledger, tmp_path / "backups" / "forebyg.backup", case, subject, personal_values(app, case)
     )
+    person = app.get_case(case, include_personal=True)["subject"]
+    found.name, found.cpr = person["name"], person["cpr"]
     code, said = found.cli(monkeypatch, "backup", "--out", str(found.backup))
     assert code == 0, said
     assert (found.backup.stat().st_mode & 0o777) == 0o600
@@ -123,6 +127,13 @@ def test_restoring_a_backup_older_than_an_erasure_keeps_the_person_erased(
     assert web_client(app).get("/readyz").status_code == 200
     case_list = app.list_cases()
     assert [v for v in scene.values if v in json.dumps(case_list, ensure_ascii=False)] == []
+    exported = scene.backup.parent / "after-restore.jsonl"
+    code, said = scene.cli(monkeypatch, "export", "--out", str(exported), "--purpose", "checking a restore")
+    assert code == 0, said
+    text = exported.read_text(encoding="utf-8")
+    person = {v for v in scene.values if v in (scene.name, scene.cpr)}
+    assert len(person) == 2 and [v for v in person if v in text] == []  # exported as erased
+    assert ERASED in text
 
 
 def test_a_store_restored_without_the_ledger_is_not_ready_until_its_erasures_are_reapplied(
