@@ -141,7 +141,8 @@ def _sqlite_copy(settings: Settings, target: Path) -> tuple[int, int]:
     return int(events), int(last)
 
 
-def _pg_env(settings: Settings) -> dict[str, str]:
+def pg_environment(settings: Settings) -> dict[str, str]:
+    """The process environment with libpq's PG* variables for the store (pg_dump, pg_restore)."""
     env = settings.persistence_env()
     return {
         **os.environ,
@@ -159,7 +160,7 @@ def _run(command: list[str], settings: Settings) -> None:
     if tool is None:
         raise BackupToolError(f"{command[0]} is not installed (PostgreSQL's client tools are needed)")
     done = subprocess.run(
-        [tool, *command[1:]], env=_pg_env(settings), capture_output=True, text=True, check=False
+        [tool, *command[1:]], env=pg_environment(settings), capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise BackupToolError(f"{command[0]} failed: {done.stderr.strip()[-2000:]}")
@@ -318,7 +319,7 @@ def _sqlite_restore(settings: Settings, payload: Path) -> None:
 def _pg_restore(settings: Settings, payload: Path, manifest: Manifest) -> None:
     from psycopg import sql
 
-    pg = _pg_env(settings)
+    pg = pg_environment(settings)
     _run(["pg_restore", "--list", str(payload)], settings)  # a readable archive, before dropping
     schema = manifest.schema or ""
     aside = f"{schema}_before_restore"[:63]
@@ -365,7 +366,7 @@ def _rename(conn: Any, schema: str, to: str) -> None:
 def _pg_connect(settings: Settings, *, autocommit: bool = False) -> Any:
     import psycopg
 
-    pg = _pg_env(settings)
+    pg = pg_environment(settings)
     return psycopg.connect(
         host=pg["PGHOST"],
         port=pg["PGPORT"],

@@ -37,23 +37,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))
 
-from application.backup import backup, restore  # noqa: E402
+from application.backup import backup, pg_environment, restore  # noqa: E402
 from application.bootstrap import build_application, migrate  # noqa: E402
 from application.settings import Settings  # noqa: E402
 from bench.history import generate_history  # noqa: E402
 from bench.support import DEFAULT_DATABASE_URL, drop_schema, drop_schema_and_report, revision, with_schema  # noqa: E402
-
-
-def pg_env(settings: Settings) -> dict[str, str]:
-    env = settings.persistence_env()
-    return {
-        **os.environ,
-        "PGHOST": env["POSTGRES_HOST"],
-        "PGPORT": env["POSTGRES_PORT"],
-        "PGUSER": env["POSTGRES_USER"],
-        "PGPASSWORD": env["POSTGRES_PASSWORD"],
-        "PGDATABASE": env["POSTGRES_DBNAME"],
-    }
 
 
 def timed(step: Callable[[], object]) -> float:
@@ -86,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.workflow.catch_up()
         writer.close()
         print(f"history: {events} events in {stats.seconds:.1f} s", flush=True)
-        env = pg_env(settings)
+        env = pg_environment(settings)
         plain, ours = work / "plain.dump", work / "forebyg.backup"
 
         def pg_dump() -> None:
