@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pickle
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import jsonschema_rs
 import orjson
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
+from eventsourcing.popo import POPOProcessRecorder
 from eventsourcing.utils import get_topic
 from jsonschema import Draft202012Validator
 
@@ -373,6 +377,8 @@ MAX_PROBLEMS = 100
 BATCH = 100  # facts recorded in one transaction by an import
 CONFLICT = "another change was recorded in the store meanwhile: the facts before are recorded; import again"
 CACHED_AGGREGATES = 5000  # forums and cases kept in memory between commands while importing
+CHECKED_AGGREGATES = 1000  # the check pass's aggregates kept as objects (the others pickled)
+REPICKLED = 50  # an aggregate the check pass keeps is pickled again after so many events
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -724,6 +730,156 @@ def read_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, Any, Problem | Non
             yield n, None, Problem(n, "-", f"not a JSON object: {error}")
 
 
+class _VersionsOnly(POPOProcessRecorder):
+    """The check pass's event store: it refuses an event whose version its aggregate already
+    holds, as a store does, and then keeps only the event's topic (a byte), not the event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._codes: dict[str, int] = {}  # topic -> its byte
+        self._topics: list[str] = [""]  # byte -> its topic (0: none)
+        self._kept: dict[Any, bytearray] = {}  # aggregate -> the topic of each version
+        self._count = 0
+
+    def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+        new = set()
+        for s in stored_events:
+            kept = self._kept.get(s.originator_id)
+            if kept is not None and s.originator_version <= len(kept) and kept[s.originator_version - 1]:
+                raise IntegrityError(f"version {s.originator_version} of {s.originator_id} is recorded")
+            new.add((s.originator_id, s.originator_version))
+        if len(new) < len(stored_events):
+            raise IntegrityError("the events are not unique")
+
+    def _update_table(self, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int] | None:
+        ids = []
+        for s in stored_events:
+            code = self._codes.get(s.topic)
+            if code is None:
+                code = self._codes[s.topic] = len(self._topics)
+                self._topics.append(s.topic)
+            kept = self._kept.setdefault(s.originator_id, bytearray())
+            kept.extend(bytes(max(0, s.originator_version - len(kept))))
+            kept[s.originator_version - 1] = code
+            self._count += 1
+            ids.append(self._count)
+        return ids
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The events' versions and topics (their state is not kept: an aggregate is read from
+        ``_StatesRepository``)."""
+        aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        kept = self._kept.get(aggregate_id, bytearray())
+        versions = [v for v in range(1, len(kept) + 1) if kept[v - 1]]
+        versions = [v for v in versions if (gt is None or v > gt) and (lte is None or v <= lte)]
+        if desc:
+            versions.reverse()
+        return [StoredEvent(aggregate_id, v, self._topics[kept[v - 1]], b"") for v in versions[:limit]]
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        raise NotImplementedError("the check pass keeps no events to read")
+
+    def max_notification_id(self) -> int | None:
+        return self._count or None
+
+
+class _Live:
+    """The check pass's repository seen as a cache: ``Recorder.forget`` (after a command
+    failed) and an erasure evict an aggregate, which is then read again as it was saved."""
+
+    def __init__(self, repository: _StatesRepository) -> None:
+        self.repository = repository
+
+    def get(self, aggregate_id: UUID, *, evict: bool = False) -> Aggregate:
+        if evict:
+            return self.repository.live.pop(aggregate_id)
+        return self.repository.live[aggregate_id]
+
+    def put(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
+        pass  # what a save leaves is kept by ``_StatesRepository.saved``
+
+
+class _StatesRepository(Repository[UUID]):
+    """The check pass's aggregates, without their history: the most recently used as objects;
+    the others pickled (their state, a few KiB), each with the events saved since it was
+    pickled (fewer than ``REPICKLED``). An aggregate is read back as it was last saved:
+    unpickled, those events applied."""
+
+    def __init__(self, event_store: Any) -> None:
+        super().__init__(event_store=event_store, fastforward=False)
+        self.cache: Any = _Live(self)
+        self.live: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self.pickled: dict[UUID, bytes] = {}
+        self.since: dict[UUID, list[Any]] = {}
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **_: Any) -> Any:
+        if version is not None:
+            raise NotImplementedError("the check pass keeps no earlier versions")
+        aggregate = self.live.get(aggregate_id)
+        if aggregate is not None:
+            self.live.move_to_end(aggregate_id)
+            return aggregate
+        state, events = self.pickled.get(aggregate_id), self.since.get(aggregate_id, [])
+        if state is None and not events:
+            raise AggregateNotFoundError(aggregate_id)
+        restored = (
+            pickle.loads(state) if state is not None else None
+        )  # (pickled by this process, never read from a file)
+        for event in events:
+            restored = event.mutate(restored)
+        self._hold(aggregate_id, restored)
+        return restored
+
+    def saved(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """A command's events are recorded: its aggregates are kept as it left them."""
+        for event in processing_event.events:
+            self.since.setdefault(event.originator_id, []).append(event)
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            if len(self.since.get(aggregate_id, ())) >= REPICKLED:
+                self._pickle(aggregate_id, aggregate)
+            self._hold(aggregate_id, aggregate)
+
+    def _hold(self, aggregate_id: UUID, aggregate: Any) -> None:
+        self.live[aggregate_id] = aggregate
+        self.live.move_to_end(aggregate_id)
+        while len(self.live) > CHECKED_AGGREGATES:
+            old_id, old = self.live.popitem(last=False)
+            if not old.pending_events:  # (one a command is changing: read again as saved)
+                self._pickle(old_id, old)
+
+    def _pickle(self, aggregate_id: UUID, aggregate: Any) -> None:
+        self.pickled[aggregate_id] = pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
+        self.since.pop(aggregate_id, None)
+
+
+class _Checking(Forebyg):
+    """The application the check pass runs the file's commands in: the same commands, rules
+    and mapping (sealing included), but it keeps each aggregate's state and its versions, not
+    its events, so its memory grows with the aggregates' state, not with the file's facts."""
+
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {}  # its state is kept anyway
+
+    def construct_recorder(self) -> Any:
+        return _VersionsOnly()
+
+    def construct_repository(self) -> Repository[UUID]:
+        return _StatesRepository(event_store=self.events)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        recordings = super()._record(processing_event)
+        repository: Any = self.repository
+        repository.saved(processing_event)
+        return recordings
+
+
 def run_import(
     app: Forebyg,
     open_file: Callable[[], Iterable[bytes]],
@@ -735,16 +891,7 @@ def run_import(
     no problem (and not ``dry_run``), record it into ``app`` through the same commands.
     ``open_file`` opens the file afresh for each pass (the file is streamed, never held)."""
     started = time.perf_counter()
-    checking = Forebyg(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.popo",
-            "AGGREGATE_CACHE_MAXSIZE": str(CACHED_AGGREGATES),
-            "AGGREGATE_CACHE_FASTFORWARD": "n",  # nothing else writes to it
-            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",  # a failed command's aggregates are evicted
-        },
-        clock=app.clock,
-        policy=app.policy,
-    )
+    checking = _Checking(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=app.clock, policy=app.policy)
     try:
         summary = _pass(Recorder(checking), open_file(), progress, "checking", stop_at_first=False)
     finally:
