@@ -15,6 +15,7 @@ import pickle
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -47,7 +48,7 @@ from domain.values import Subject
 FORMAT = "forebyg-exchange"
 VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("exchange.schema.json")
-PAGE = 500  # notifications read at a time: export holds no more than one page
+PAGE = 2000  # notifications read at a time: export holds no more than one page
 
 # The public word of each fact, by the aggregate and the event that records it.
 CASE_FACTS = {
@@ -132,6 +133,7 @@ def _fast_validators() -> dict[str, Any]:
     }
 
 
+NONE: frozenset[str] = frozenset()
 FACT_WORDS = frozenset([*CASE_FACTS.values(), *FORUM_FACTS.values(), ORGANISATION_FACT, "end"])
 
 
@@ -237,20 +239,14 @@ def export_lines(
     orgs = _forum_orgs(app, forum_id) if forum_id is not None else None
     cases: set[UUID | str] = set()  # the cases of the exported forum (ids only)
     logged: set[UUID | str] = set()
-    position = 0
+    texts: dict[UUID | str, str] = {}  # each aggregate's id as text, made once
     last = app.recorder.max_notification_id() or 0
     mapper: Any = app.mapper
-    while position < last:
-        page = app.recorder.select_notifications(
-            position, PAGE, stop=last, topics=TOPICS, inclusive_of_start=False
-        )
-        if not page:
-            break
+    for page in _pages(app, last):
         out: list[str] = []
         entries: list[dict[str, Any]] = []
         opened = _decode_personal(app, page) if personal else {}
         for notification in page:
-            position = notification.id
             topic = notification.topic
             if topic == ORGANISATION_TOPIC:
                 event = mapper.to_workflow_event(notification)
@@ -274,23 +270,24 @@ def export_lines(
                         continue
                 elif originator != forum_id:
                     continue
-            personal_fields = (CASE_PERSONAL_FIELDS if is_case else FORUM_PERSONAL_FIELDS).get(
-                name, frozenset()
-            )
+            personal_fields = (CASE_PERSONAL_FIELDS if is_case else FORUM_PERSONAL_FIELDS).get(name, NONE)
             if personal and personal_fields:
                 event = opened[notification.id]
                 if originator not in logged:
                     logged.add(originator)
                     entries.append(_export_entry(event, is_case, purpose or "", operator))
-                hidden: frozenset[str] = frozenset()
+                hidden: frozenset[str] = NONE
             else:
                 event = mapper.to_workflow_event(notification)
                 hidden = personal_fields
+            text = texts.get(originator)
+            if text is None:
+                text = texts[originator] = str(originator)
             if is_case:
-                line = {"fact": CASE_FACTS[name], "case_id": str(originator)}
+                line = {"fact": CASE_FACTS[name], "case_id": text}
                 summary.cases += name == "Referred"
             else:
-                line = {"fact": FORUM_FACTS[name], "forum_id": str(originator)}
+                line = {"fact": FORUM_FACTS[name], "forum_id": text}
                 summary.forums += name == "Established"
             line["version"] = notification.originator_version
             line["recorded_at"] = event.timestamp
@@ -304,11 +301,36 @@ def export_lines(
     yield _checked(summary.facts + 1, {"fact": "end", "facts": summary.facts})
 
 
+def _pages(app: Forebyg, last: int) -> Iterator[Sequence[Any]]:
+    """The log's fact notifications up to ``last``, a page at a time; the next page is read
+    (in a thread: the database's work and the wait for it) while this one is written."""
+    recorder: Any = app.recorder
+
+    def read(after: int) -> Sequence[Any]:
+        return list(
+            recorder.select_notifications(after, PAGE, stop=last, topics=TOPICS, inclusive_of_start=False)
+        )
+
+    if last <= 0:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read") as reader:
+        upcoming: Future[Sequence[Any]] | None = reader.submit(read, 0)
+        try:
+            while upcoming is not None:
+                page = upcoming.result()
+                upcoming = reader.submit(read, page[-1].id) if page and page[-1].id < last else None
+                if page:
+                    yield page
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
+
+
 def _decode_personal(app: Forebyg, page: Sequence[Any]) -> dict[int, Any]:
     """The page's events that hold personal data, decoded and opened, their keys fetched
     together (not one query a subject or a text)."""
     mapper: Any = app.mapper
-    sealed: dict[int, Any] = {}
+    sealed: dict[int, tuple[Any, set[str]]] = {}
     subjects: set[str] = set()
     texts: set[str] = set()
     for notification in page:
@@ -324,10 +346,10 @@ def _decode_personal(app: Forebyg, page: Sequence[Any]) -> dict[int, Any]:
         else:
             continue
         event = mapper.to_workflow_event(notification)
-        ids.update(v.subject_id for v in vars(event).values() if isinstance(v, Sealed))
-        sealed[notification.id] = event
+        ids.update(v.subject_id for v in vars(event).values() if type(v) is Sealed)
+        sealed[notification.id] = (event, ids)
     app.keystore.prefetch(subjects, texts)
-    return {n: mapper.open_sealed(event) for n, event in sealed.items()}
+    return {n: mapper.open_sealed(event, is_case=ids is subjects) for n, (event, ids) in sealed.items()}
 
 
 def _export_entry(event: Any, is_case: bool, purpose: str, operator: str) -> dict[str, Any]:
