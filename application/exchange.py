@@ -38,6 +38,7 @@ from application.errors import ApplicationError, CaseNotFoundError, ForumNotFoun
 from application.presenters import ENVELOPE, plain
 from application.privacy.accesslog import AccessLog
 from application.privacy.sealing import Sealed
+from application.transcodings import KnownUUID
 from domain.case import PERSONAL_FIELDS as CASE_PERSONAL_FIELDS
 from domain.case import Case
 from domain.errors import DomainError, InvalidValueError
@@ -195,7 +196,11 @@ class InvalidExportError(ApplicationError):
 def _data(event: DomainEventProtocol[UUID], hidden: frozenset[str]) -> dict[str, Any]:
     """The event's own fields, as they are (orjson writes dates, ids, vocabulary words and
     the subject as the API does)."""
-    return {k: v for k, v in vars(event).items() if k not in ENVELOPE and k not in hidden}
+    return {
+        k: str(v) if type(v) is KnownUUID else v  # (orjson writes no subclass of UUID itself)
+        for k, v in vars(event).items()
+        if k not in ENVELOPE and k not in hidden
+    }
 
 
 def _forum_orgs(app: Forebyg, forum_id: UUID) -> set[str]:
