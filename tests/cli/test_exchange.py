@@ -474,3 +474,29 @@ def test_the_check_pass_keeps_the_aggregates_state_not_the_file_s_facts(tmp_path
         assert result.problems == [] and result.facts > times
     per_fact = (peaks[250] - peaks[50]) / 200
     assert per_fact < 450, f"the check pass kept {per_fact:.0f} bytes a fact (each reason: 1,800)"
+
+
+@pytest.mark.parametrize("edit", [None, _unknown_word, _action_on_a_closed_case, _unknown_case])
+def test_the_check_pass_finds_the_same_with_every_aggregate_pickled_and_read_back(
+    exported: Exported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Any
+) -> None:
+    """The check pass keeps few aggregates as objects and pickles the others (each with the
+    events since): with room for two only, and a pickle every three events, each aggregate is
+    read back from its pickle again and again, and the verdict on a file is the same."""
+    from application import exchange
+
+    path = exported.personal if edit is None else _edited(exported, tmp_path, edit)[0]
+
+    def checked() -> tuple[int, int, int, list[str]]:
+        target = Forebyg(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
+        try:
+            result = exchange.run_import(target, lambda: path.open("rb"), dry_run=True)
+        finally:
+            target.close()
+        return result.facts, result.forums, result.cases, [str(p) for p in result.problems]
+
+    roomy = checked()
+    monkeypatch.setattr(exchange, "CHECKED_AGGREGATES", 2)
+    monkeypatch.setattr(exchange, "REPICKLED", 3)
+    assert checked() == roomy
+    assert (roomy[3] == []) is (edit is None)
