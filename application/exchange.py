@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pickle
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import jsonschema_rs
 import orjson
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
+from eventsourcing.popo import POPOProcessRecorder
 from eventsourcing.utils import get_topic
 from jsonschema import Draft202012Validator
 
@@ -33,6 +38,7 @@ from application.errors import ApplicationError, CaseNotFoundError, ForumNotFoun
 from application.presenters import ENVELOPE, plain
 from application.privacy.accesslog import AccessLog
 from application.privacy.sealing import Sealed
+from application.transcodings import KnownUUID
 from domain.case import PERSONAL_FIELDS as CASE_PERSONAL_FIELDS
 from domain.case import Case
 from domain.errors import DomainError, InvalidValueError
@@ -43,7 +49,7 @@ from domain.values import Subject
 FORMAT = "forebyg-exchange"
 VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("exchange.schema.json")
-PAGE = 500  # notifications read at a time: export holds no more than one page
+PAGE = 2000  # notifications read at a time: export holds no more than one page
 
 # The public word of each fact, by the aggregate and the event that records it.
 CASE_FACTS = {
@@ -128,6 +134,7 @@ def _fast_validators() -> dict[str, Any]:
     }
 
 
+NONE: frozenset[str] = frozenset()
 FACT_WORDS = frozenset([*CASE_FACTS.values(), *FORUM_FACTS.values(), ORGANISATION_FACT, "end"])
 
 
@@ -189,7 +196,11 @@ class InvalidExportError(ApplicationError):
 def _data(event: DomainEventProtocol[UUID], hidden: frozenset[str]) -> dict[str, Any]:
     """The event's own fields, as they are (orjson writes dates, ids, vocabulary words and
     the subject as the API does)."""
-    return {k: v for k, v in vars(event).items() if k not in ENVELOPE and k not in hidden}
+    return {
+        k: str(v) if type(v) is KnownUUID else v  # (orjson writes no subclass of UUID itself)
+        for k, v in vars(event).items()
+        if k not in ENVELOPE and k not in hidden
+    }
 
 
 def _forum_orgs(app: Forebyg, forum_id: UUID) -> set[str]:
@@ -233,20 +244,14 @@ def export_lines(
     orgs = _forum_orgs(app, forum_id) if forum_id is not None else None
     cases: set[UUID | str] = set()  # the cases of the exported forum (ids only)
     logged: set[UUID | str] = set()
-    position = 0
+    texts: dict[UUID | str, str] = {}  # each aggregate's id as text, made once
     last = app.recorder.max_notification_id() or 0
     mapper: Any = app.mapper
-    while position < last:
-        page = app.recorder.select_notifications(
-            position, PAGE, stop=last, topics=TOPICS, inclusive_of_start=False
-        )
-        if not page:
-            break
+    for page in _pages(app, last):
         out: list[str] = []
         entries: list[dict[str, Any]] = []
         opened = _decode_personal(app, page) if personal else {}
         for notification in page:
-            position = notification.id
             topic = notification.topic
             if topic == ORGANISATION_TOPIC:
                 event = mapper.to_workflow_event(notification)
@@ -270,23 +275,24 @@ def export_lines(
                         continue
                 elif originator != forum_id:
                     continue
-            personal_fields = (CASE_PERSONAL_FIELDS if is_case else FORUM_PERSONAL_FIELDS).get(
-                name, frozenset()
-            )
+            personal_fields = (CASE_PERSONAL_FIELDS if is_case else FORUM_PERSONAL_FIELDS).get(name, NONE)
             if personal and personal_fields:
                 event = opened[notification.id]
                 if originator not in logged:
                     logged.add(originator)
                     entries.append(_export_entry(event, is_case, purpose or "", operator))
-                hidden: frozenset[str] = frozenset()
+                hidden: frozenset[str] = NONE
             else:
                 event = mapper.to_workflow_event(notification)
                 hidden = personal_fields
+            text = texts.get(originator)
+            if text is None:
+                text = texts[originator] = str(originator)
             if is_case:
-                line = {"fact": CASE_FACTS[name], "case_id": str(originator)}
+                line = {"fact": CASE_FACTS[name], "case_id": text}
                 summary.cases += name == "Referred"
             else:
-                line = {"fact": FORUM_FACTS[name], "forum_id": str(originator)}
+                line = {"fact": FORUM_FACTS[name], "forum_id": text}
                 summary.forums += name == "Established"
             line["version"] = notification.originator_version
             line["recorded_at"] = event.timestamp
@@ -300,11 +306,36 @@ def export_lines(
     yield _checked(summary.facts + 1, {"fact": "end", "facts": summary.facts})
 
 
+def _pages(app: Forebyg, last: int) -> Iterator[Sequence[Any]]:
+    """The log's fact notifications up to ``last``, a page at a time; the next page is read
+    (in a thread: the database's work and the wait for it) while this one is written."""
+    recorder: Any = app.recorder
+
+    def read(after: int) -> Sequence[Any]:
+        return list(
+            recorder.select_notifications(after, PAGE, stop=last, topics=TOPICS, inclusive_of_start=False)
+        )
+
+    if last <= 0:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read") as reader:
+        upcoming: Future[Sequence[Any]] | None = reader.submit(read, 0)
+        try:
+            while upcoming is not None:
+                page = upcoming.result()
+                upcoming = reader.submit(read, page[-1].id) if page and page[-1].id < last else None
+                if page:
+                    yield page
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
+
+
 def _decode_personal(app: Forebyg, page: Sequence[Any]) -> dict[int, Any]:
     """The page's events that hold personal data, decoded and opened, their keys fetched
     together (not one query a subject or a text)."""
     mapper: Any = app.mapper
-    sealed: dict[int, Any] = {}
+    sealed: dict[int, tuple[Any, set[str]]] = {}
     subjects: set[str] = set()
     texts: set[str] = set()
     for notification in page:
@@ -320,10 +351,10 @@ def _decode_personal(app: Forebyg, page: Sequence[Any]) -> dict[int, Any]:
         else:
             continue
         event = mapper.to_workflow_event(notification)
-        ids.update(v.subject_id for v in vars(event).values() if isinstance(v, Sealed))
-        sealed[notification.id] = event
+        ids.update(v.subject_id for v in vars(event).values() if type(v) is Sealed)
+        sealed[notification.id] = (event, ids)
     app.keystore.prefetch(subjects, texts)
-    return {n: mapper.open_sealed(event) for n, event in sealed.items()}
+    return {n: mapper.open_sealed(event, is_case=ids is subjects) for n, (event, ids) in sealed.items()}
 
 
 def _export_entry(event: Any, is_case: bool, purpose: str, operator: str) -> dict[str, Any]:
@@ -373,6 +404,8 @@ MAX_PROBLEMS = 100
 BATCH = 100  # facts recorded in one transaction by an import
 CONFLICT = "another change was recorded in the store meanwhile: the facts before are recorded; import again"
 CACHED_AGGREGATES = 5000  # forums and cases kept in memory between commands while importing
+CHECKED_AGGREGATES = 1000  # the check pass's aggregates kept as objects (the others pickled)
+REPICKLED = 50  # an aggregate the check pass keeps is pickled again after so many events
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -724,6 +757,156 @@ def read_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, Any, Problem | Non
             yield n, None, Problem(n, "-", f"not a JSON object: {error}")
 
 
+class _VersionsOnly(POPOProcessRecorder):
+    """The check pass's event store: it refuses an event whose version its aggregate already
+    holds, as a store does, and then keeps only the event's topic (a byte), not the event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._codes: dict[str, int] = {}  # topic -> its byte
+        self._topics: list[str] = [""]  # byte -> its topic (0: none)
+        self._kept: dict[Any, bytearray] = {}  # aggregate -> the topic of each version
+        self._count = 0
+
+    def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+        new = set()
+        for s in stored_events:
+            kept = self._kept.get(s.originator_id)
+            if kept is not None and s.originator_version <= len(kept) and kept[s.originator_version - 1]:
+                raise IntegrityError(f"version {s.originator_version} of {s.originator_id} is recorded")
+            new.add((s.originator_id, s.originator_version))
+        if len(new) < len(stored_events):
+            raise IntegrityError("the events are not unique")
+
+    def _update_table(self, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int] | None:
+        ids = []
+        for s in stored_events:
+            code = self._codes.get(s.topic)
+            if code is None:
+                code = self._codes[s.topic] = len(self._topics)
+                self._topics.append(s.topic)
+            kept = self._kept.setdefault(s.originator_id, bytearray())
+            kept.extend(bytes(max(0, s.originator_version - len(kept))))
+            kept[s.originator_version - 1] = code
+            self._count += 1
+            ids.append(self._count)
+        return ids
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The events' versions and topics (their state is not kept: an aggregate is read from
+        ``_StatesRepository``)."""
+        aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        kept = self._kept.get(aggregate_id, bytearray())
+        versions = [v for v in range(1, len(kept) + 1) if kept[v - 1]]
+        versions = [v for v in versions if (gt is None or v > gt) and (lte is None or v <= lte)]
+        if desc:
+            versions.reverse()
+        return [StoredEvent(aggregate_id, v, self._topics[kept[v - 1]], b"") for v in versions[:limit]]
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        raise NotImplementedError("the check pass keeps no events to read")
+
+    def max_notification_id(self) -> int | None:
+        return self._count or None
+
+
+class _Live:
+    """The check pass's repository seen as a cache: ``Recorder.forget`` (after a command
+    failed) and an erasure evict an aggregate, which is then read again as it was saved."""
+
+    def __init__(self, repository: _StatesRepository) -> None:
+        self.repository = repository
+
+    def get(self, aggregate_id: UUID, *, evict: bool = False) -> Aggregate:
+        if evict:
+            return self.repository.live.pop(aggregate_id)
+        return self.repository.live[aggregate_id]
+
+    def put(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
+        pass  # what a save leaves is kept by ``_StatesRepository.saved``
+
+
+class _StatesRepository(Repository[UUID]):
+    """The check pass's aggregates, without their history: the most recently used as objects;
+    the others pickled (their state, a few KiB), each with the events saved since it was
+    pickled (fewer than ``REPICKLED``). An aggregate is read back as it was last saved:
+    unpickled, those events applied."""
+
+    def __init__(self, event_store: Any) -> None:
+        super().__init__(event_store=event_store, fastforward=False)
+        self.cache: Any = _Live(self)
+        self.live: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self.pickled: dict[UUID, bytes] = {}
+        self.since: dict[UUID, list[Any]] = {}
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **_: Any) -> Any:
+        if version is not None:
+            raise NotImplementedError("the check pass keeps no earlier versions")
+        aggregate = self.live.get(aggregate_id)
+        if aggregate is not None:
+            self.live.move_to_end(aggregate_id)
+            return aggregate
+        state, events = self.pickled.get(aggregate_id), self.since.get(aggregate_id, [])
+        if state is None and not events:
+            raise AggregateNotFoundError(aggregate_id)
+        restored = (
+            pickle.loads(state) if state is not None else None
+        )  # (pickled by this process, never read from a file)
+        for event in events:
+            restored = event.mutate(restored)
+        self._hold(aggregate_id, restored)
+        return restored
+
+    def saved(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """A command's events are recorded: its aggregates are kept as it left them."""
+        for event in processing_event.events:
+            self.since.setdefault(event.originator_id, []).append(event)
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            if len(self.since.get(aggregate_id, ())) >= REPICKLED:
+                self._pickle(aggregate_id, aggregate)
+            self._hold(aggregate_id, aggregate)
+
+    def _hold(self, aggregate_id: UUID, aggregate: Any) -> None:
+        self.live[aggregate_id] = aggregate
+        self.live.move_to_end(aggregate_id)
+        while len(self.live) > CHECKED_AGGREGATES:
+            old_id, old = self.live.popitem(last=False)
+            if not old.pending_events:  # (one a command is changing: read again as saved)
+                self._pickle(old_id, old)
+
+    def _pickle(self, aggregate_id: UUID, aggregate: Any) -> None:
+        self.pickled[aggregate_id] = pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
+        self.since.pop(aggregate_id, None)
+
+
+class _Checking(Forebyg):
+    """The application the check pass runs the file's commands in: the same commands, rules
+    and mapping (sealing included), but it keeps each aggregate's state and its versions, not
+    its events, so its memory grows with the aggregates' state, not with the file's facts."""
+
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {}  # its state is kept anyway
+
+    def construct_recorder(self) -> Any:
+        return _VersionsOnly()
+
+    def construct_repository(self) -> Repository[UUID]:
+        return _StatesRepository(event_store=self.events)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        recordings = super()._record(processing_event)
+        repository: Any = self.repository
+        repository.saved(processing_event)
+        return recordings
+
+
 def run_import(
     app: Forebyg,
     open_file: Callable[[], Iterable[bytes]],
@@ -735,16 +918,7 @@ def run_import(
     no problem (and not ``dry_run``), record it into ``app`` through the same commands.
     ``open_file`` opens the file afresh for each pass (the file is streamed, never held)."""
     started = time.perf_counter()
-    checking = Forebyg(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.popo",
-            "AGGREGATE_CACHE_MAXSIZE": str(CACHED_AGGREGATES),
-            "AGGREGATE_CACHE_FASTFORWARD": "n",  # nothing else writes to it
-            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",  # a failed command's aggregates are evicted
-        },
-        clock=app.clock,
-        policy=app.policy,
-    )
+    checking = _Checking(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=app.clock, policy=app.policy)
     try:
         summary = _pass(Recorder(checking), open_file(), progress, "checking", stop_at_first=False)
     finally:

@@ -1,13 +1,14 @@
 """Exchange benchmark: `forebyg import` and `forebyg export` against their baselines.
 
-    python bench/exchange.py [--cases 20000] [--seed 2020]
+    python bench/exchange.py [--cases 20000] [--seed 2020] [--history]
 
 A benchmark, not a test: it measures and prints, and never fails on a missed goal. In one run,
 against PostgreSQL on this machine, in fresh schemas ``bench_<random>_*`` that it creates and
 drops (always, in ``finally``), it
 
 1. builds the demo municipality scaled up to ``--cases`` cases (application/demo.py, through the
-   commands) into an in-memory application, and exports it with a purpose to a file;
+   commands; with ``--history`` the 50-fact cases of bench/history.py) into an in-memory
+   application, and exports it with a purpose to a file;
 2. (a) baseline: saves the same aggregates directly into a fresh PostgreSQL schema — each
    forum's and case's events, sealed, one transaction per aggregate, no rule checked
    (``app.events.put``), the organisations first;
@@ -45,6 +46,7 @@ from application.bootstrap import build_application, migrate  # noqa: E402
 from application.demo import build_demo  # noqa: E402
 from application.exchange import export_lines  # noqa: E402
 from application.settings import Settings  # noqa: E402
+from bench.history import generate_history  # noqa: E402
 from bench.support import DEFAULT_DATABASE_URL, drop_schema_and_report, revision, with_schema  # noqa: E402
 from domain.case import Case  # noqa: E402
 from domain.forum import Forum  # noqa: E402
@@ -53,19 +55,23 @@ TODAY = date(2026, 6, 30)
 IMPORT_GOAL, EXPORT_GOAL, MEMORY_GOAL_MIB = 0.5, 0.25, 512
 
 
-def build_source(cases: int, seed: int, out: Path) -> tuple[Forebyg, int]:
+def build_source(cases: int, seed: int, out: Path, *, history: bool = False) -> tuple[Forebyg, int]:
     began = time.perf_counter()
     source = Forebyg(
         env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "5000"},
         clock=lambda: TODAY,
     )
-    build_demo(source, today=TODAY, cases=cases, seed=seed)
+    if history:  # 50 facts a case, as a long-lived store's (bench/history.py)
+        generate_history(source, cases=cases, seed=seed)
+    else:
+        build_demo(source, today=TODAY, cases=cases, seed=seed)
     with open(out, "w", encoding="utf-8") as file:
         file.writelines(export_lines(source, purpose="benchmark", operator="bench"))
     with open(out, "rb") as lines:
         facts = sum(1 for _ in lines) - 2
     print(
-        f"source: demo with {cases} cases, {facts} facts, {out.stat().st_size / 2**20:.1f} MiB file"
+        f"source: {'history' if history else 'demo'} with {cases} cases, {facts} facts,"
+        f" {out.stat().st_size / 2**20:.1f} MiB file"
         f" ({time.perf_counter() - began:.1f} s to build and export)",
         flush=True,
     )
@@ -145,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument(
+        "--history",
+        action="store_true",
+        help="cases of 50 facts each (bench/history.py) instead of the demo's (about 7)",
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("FOREBYG_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     args = parser.parse_args(argv)
@@ -152,11 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     tag = f"bench_{secrets.token_hex(4)}"
     schemas = [f"{tag}_direct", f"{tag}_import"]
     print(f"revision {revision(REPO)}; python {platform.python_version()}; {os.cpu_count()} cores")
-    print(f"command: python bench/exchange.py --cases {args.cases} --seed {args.seed}", flush=True)
+    shape = " --history" if args.history else ""
+    print(f"command: python bench/exchange.py --cases {args.cases} --seed {args.seed}{shape}", flush=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             file = Path(tmp) / "exchange.jsonl"
-            source, facts = build_source(args.cases, args.seed, file)
+            source, facts = build_source(args.cases, args.seed, file, history=args.history)
             direct = Settings(database_url=with_schema(base, schemas[0]), secret_key="bench")
             imported = Settings(database_url=with_schema(base, schemas[1]), secret_key="bench")
             migrate(direct)

@@ -141,13 +141,15 @@ def insert_rows(
     key: str | None = None,
     update: Sequence[str] = (),
     new: bool = False,
+    bulk_from: int = BULK_ROWS,
 ) -> None:
     """Insert ``rows`` into ``table``; a row whose ``key`` exists already updates the ``update``
     columns (or, with none, leaves the stored row as it is). Of several rows with the same key,
     the last wins. Many rows on PostgreSQL go by COPY into a staging table and one
     ``INSERT … SELECT`` (an order of magnitude less work per row than one statement each).
     ``new``: the caller knows no row with these keys exists (the table's key refuses one that
-    does), so many rows go by COPY straight into the table."""
+    does), so many rows go by COPY straight into the table. ``bulk_from``: how many rows are
+    many."""
     if not rows:
         return
     if key is not None:
@@ -158,10 +160,10 @@ def insert_rows(
         action = ", ".join(f"{c} = excluded.{c}" for c in update)
         conflict = f" ON CONFLICT ({key}) DO " + (f"UPDATE SET {action}" if update else "NOTHING")
     names = ", ".join(columns)
-    if isinstance(cursor, _PgCursor) and len(rows) >= BULK_ROWS and new:
+    if isinstance(cursor, _PgCursor) and len(rows) >= bulk_from and new:
         cursor.copy_into(table, columns, rows)
         return
-    if isinstance(cursor, _PgCursor) and len(rows) >= BULK_ROWS:
+    if isinstance(cursor, _PgCursor) and len(rows) >= bulk_from:
         staging = cursor.copy_into_staging(table, columns, rows)
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{conflict}")
         return

@@ -407,3 +407,96 @@ def test_an_erased_subject_is_exported_as_erased_and_stays_erased_after_import(t
     assert case["subject"]["name"] == "[erased]"
     assert target.keystore.key(str(subject_id)) is None  # its key is destroyed in the new store too
     assert [e["version"] for e in target.get_case_history(case_id)] == [line["version"] for line in own]
+
+
+def _rescheduled_many_times(tmp_path: Path, times: int) -> Path:
+    """A file whose facts are mostly one action rescheduled ``times`` times, each with a
+    reason of its own (kept by the fact, not by the case's state)."""
+    import secrets
+    from datetime import timedelta
+
+    from application.demo import build_demo
+    from application.exchange import export_lines
+    from domain.values import Subject
+
+    source = Forebyg(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
+    summary = build_demo(source, today=TODAY, cases=2)
+    forum = source.get_forum(summary.forums[0])
+    member = forum["members"][0]
+    case_id = source.refer_case(
+        forum_id=summary.forums[0],
+        target_group="cross_over",
+        referred_by=member,
+        received_on=TODAY,
+        legal_basis="consent",
+        concern="a concern",
+        subject=Subject.parse("Ada Testesen"),
+    ).id
+    source.assess_case(
+        case_id,
+        assessed_on=TODAY,
+        decision="accept",
+        risk_and_threat="some",
+        wellbeing_and_resilience="some",
+        judgement="accept",
+    )
+    action_id = source.agree_action(
+        case_id, kind="mentor", description="a mentor", responsible_org=member, due_on=TODAY
+    ).action_id
+    assert action_id is not None
+    for n in range(times):
+        reason = secrets.token_hex(900)  # 1,800 characters that no two facts share
+        source.reschedule_action(case_id, action_id, due_on=TODAY + timedelta(days=n + 1), reason=reason)
+    path = tmp_path / f"rescheduled-{times}.jsonl"
+    path.write_text("".join(export_lines(source, purpose=PURPOSE)), encoding="utf-8")
+    return path
+
+
+def test_the_check_pass_keeps_the_aggregates_state_not_the_file_s_facts(tmp_path: Path) -> None:
+    """The check pass's memory grows with the aggregates' state, not with the facts: a
+    reason that only a fact holds is not kept once the fact is checked (a million-fact file
+    is checked in bounded memory)."""
+    import tracemalloc
+
+    from application.exchange import run_import
+
+    peaks = {}
+    for times in (50, 250):
+        path = _rescheduled_many_times(tmp_path, times)
+        target = Forebyg(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
+        tracemalloc.start()
+        try:
+            result = run_import(target, lambda path=path: path.open("rb"), dry_run=True)
+            peaks[times] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            target.close()
+        assert result.problems == [] and result.facts > times
+    per_fact = (peaks[250] - peaks[50]) / 200
+    assert per_fact < 450, f"the check pass kept {per_fact:.0f} bytes a fact (each reason: 1,800)"
+
+
+@pytest.mark.parametrize("edit", [None, _unknown_word, _action_on_a_closed_case, _unknown_case])
+def test_the_check_pass_finds_the_same_with_every_aggregate_pickled_and_read_back(
+    exported: Exported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Any
+) -> None:
+    """The check pass keeps few aggregates as objects and pickles the others (each with the
+    events since): with room for two only, and a pickle every three events, each aggregate is
+    read back from its pickle again and again, and the verdict on a file is the same."""
+    from application import exchange
+
+    path = exported.personal if edit is None else _edited(exported, tmp_path, edit)[0]
+
+    def checked() -> tuple[int, int, int, list[str]]:
+        target = Forebyg(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
+        try:
+            result = exchange.run_import(target, lambda: path.open("rb"), dry_run=True)
+        finally:
+            target.close()
+        return result.facts, result.forums, result.cases, [str(p) for p in result.problems]
+
+    roomy = checked()
+    monkeypatch.setattr(exchange, "CHECKED_AGGREGATES", 2)
+    monkeypatch.setattr(exchange, "REPICKLED", 3)
+    assert checked() == roomy
+    assert (roomy[3] == []) is (edit is None)

@@ -184,3 +184,30 @@ def test_the_database_refuses_to_update_or_delete_access_log_rows(store: Store) 
             store.execute(statement)
     assert sorted(store.rows("access_log")) == before
     assert [e["purpose"] for e in forum.access_log()] == ["forberedelse af møde", "bekymringssamtale"]
+
+
+def test_an_export_with_a_purpose_logs_each_case_and_forum_once_with_who_why_and_legal_basis(
+    store: Store,
+) -> None:
+    """An export's entries are written a page at a time (by COPY on PostgreSQL): one for each
+    case and each forum whose personal data the file holds, as complete as a read's."""
+    from application.exchange import export_lines
+
+    app = store.app()
+    demo = build_demo(app, today=TODAY, cases=30)
+    lines = list(export_lines(app, purpose="flytning til PostgreSQL", operator="cli:drift"))
+    assert len(lines) > 30
+    columns = ("username", "org", "role", "kind", "case_id", "subject_id", "purpose", "legal_basis")
+    exports = [dict(zip(columns, row[2:], strict=True)) for row in store.rows("access_log")]
+    assert {e["kind"] for e in exports} == {"export"}
+    assert {(e["username"], e["org"], e["role"], e["purpose"]) for e in exports} == {
+        ("cli:drift", "-", "operator", "flytning til PostgreSQL")
+    }
+    cases = [e for e in exports if e["case_id"] is not None]
+    assert sorted(e["case_id"] for e in cases) == sorted(str(c) for c in demo.cases)
+    for entry in cases:
+        view = app.get_case(UUID(entry["case_id"]))
+        assert entry["subject_id"] == view["subject_id"]
+        assert entry["legal_basis"] == view["legal_basis"]
+    forums = [e for e in exports if e["case_id"] is None]
+    assert len(forums) <= len(demo.forums) and forums  # the forums with a text of their own
